@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DualDBConfig(AppConfig):
+    """Wires dualdb into Django once every app's models are loaded."""
+
+    name = "dualdb"
+    verbose_name = "dualdb mirror"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import conf  # noqa: F401  (connects the setting_changed receiver)

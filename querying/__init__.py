@@ -1,0 +1,1 @@
+"""dualdb's read side: ``.mongo()`` querysets over the mirrored documents."""

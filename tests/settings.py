@@ -1,0 +1,75 @@
+"""Django settings for dualdb's test suite: real PostgreSQL, real MongoDB protocol.
+
+The servers come from ``DUALDB_DATABASE_URL`` and ``DUALDB_MONGO_URL`` (written to
+``.dev/env`` by ``make services``). Each test run mirrors into its own MongoDB
+database, dropped when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from psycopg.conninfo import conninfo_to_dict
+from pymongo.uri_parser import parse_uri
+
+try:
+    DATABASE_URL = os.environ["DUALDB_DATABASE_URL"]
+    MONGO_URL = os.environ["DUALDB_MONGO_URL"]
+except KeyError as missing:
+    raise RuntimeError(
+        f"{missing.args[0]} is not set: run the suite with `make test`, "
+        "or export both DUALDB_DATABASE_URL and DUALDB_MONGO_URL."
+    ) from None
+
+
+def _database_from_url(url: str) -> dict:
+    params = conninfo_to_dict(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": params.get("dbname", "dualdb"),
+        "USER": params.get("user", ""),
+        "PASSWORD": params.get("password", ""),
+        "HOST": params.get("host", ""),
+        "PORT": params.get("port", ""),
+        "TEST": {"NAME": f"test_{params.get('dbname', 'dualdb')}"},
+    }
+
+
+def _mongo_url_with_database(url: str, database: str) -> str:
+    """Swap the URL's database for a run-specific one, keeping credentials and options."""
+    current = parse_uri(url).get("database")
+    head, _, query = url.partition("?")
+    if current:
+        head = head[: head.rindex("/" + current)]
+    head = head.rstrip("/")
+    return f"{head}/{database}" + (f"?{query}" if query else "")
+
+
+TEST_MONGO_DATABASE = f"dualdb_test_{uuid.uuid4().hex[:12]}"
+
+SECRET_KEY = "dualdb-tests-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "dualdb",
+    "tests.testapp",
+]
+
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+
+DUALDB = {
+    "MONGO_URL": _mongo_url_with_database(MONGO_URL, TEST_MONGO_DATABASE),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"dualdb": {"handlers": ["console"], "level": "WARNING"}},
+}
