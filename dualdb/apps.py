@@ -11,4 +11,7 @@ class DualDBConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import conf  # noqa: F401  (connects the setting_changed receiver)
+        from . import checks, conf  # noqa: F401  (registers checks and the setting_changed receiver)
+        from .receivers import connect_receivers
+
+        connect_receivers()

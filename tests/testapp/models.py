@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
+from dualdb.models import MirroredModel
 
-class Publisher(models.Model):
+
+class Publisher(MirroredModel):
     name = models.CharField(max_length=100)
     country = models.CharField(max_length=50, blank=True)
 
@@ -13,42 +17,81 @@ class Publisher(models.Model):
         return self.name
 
 
-class Author(models.Model):
+class Author(MirroredModel):
     name = models.CharField(max_length=100)
     publisher = models.ForeignKey(Publisher, null=True, blank=True, on_delete=models.SET_NULL)
     born = models.DateField(null=True, blank=True)
 
+    class Mirror:
+        embed = ["publisher", "books"]
+
     def __str__(self) -> str:
         return self.name
 
 
-class Tag(models.Model):
+class Tag(MirroredModel):
     name = models.CharField(max_length=50, unique=True)
 
+    class Mirror:
+        embed = ["books"]
+
     def __str__(self) -> str:
         return self.name
 
 
-class Book(models.Model):
+class Editor(models.Model):
+    """Embedded in books but not mirrored itself: watched through its signals."""
+
+    name = models.CharField(max_length=100)
+
+
+class Book(MirroredModel):
     title = models.CharField(max_length=200)
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
+    editor = models.ForeignKey(Editor, null=True, blank=True, on_delete=models.SET_NULL, related_name="books")
     tags = models.ManyToManyField(Tag, blank=True, related_name="books")
     price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     published = models.DateField(null=True, blank=True)
+    internal_notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["title"]
+
+    class Mirror:
+        collection = "books"
+        embed = ["author", "author__publisher", "editor", "tags", "reviews"]
+        exclude = ["internal_notes"]
 
     def __str__(self) -> str:
         return self.title
 
 
-class Review(models.Model):
+class Review(MirroredModel):
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="reviews")
     rating = models.PositiveSmallIntegerField()
     text = models.TextField(blank=True)
 
 
-class Category(models.Model):
+class Category(MirroredModel):
     name = models.CharField(max_length=100)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+
+    class Mirror:
+        depth = 2
+
+
+class Specimen(MirroredModel):
+    """One field of every kind whose storage the docs promise."""
+
+    amount = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    ratio = models.FloatField(null=True)
+    flag = models.BooleanField(default=False)
+    day = models.DateField(null=True)
+    moment = models.DateTimeField(null=True)
+    clock = models.TimeField(null=True)
+    span = models.DurationField(null=True)
+    token = models.UUIDField(default=uuid.uuid4)
+    payload = models.JSONField(null=True)
+    attachment = models.FileField(upload_to="specimens/", blank=True)
+    blob = models.BinaryField(null=True)
+    label = models.CharField(max_length=50, blank=True)

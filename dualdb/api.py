@@ -1,0 +1,47 @@
+"""Small public helpers: where a model's documents live, mirroring on demand, rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, models, transaction
+from pymongo.collection import Collection
+
+from .capture import content_changed
+from .connection import get_collection
+from .flush import FlushReport, flush
+from .registry import registry
+from .render import fetch, render_instance
+
+
+def collection_for(model: type[models.Model]) -> Collection:
+    """The pymongo collection holding *model*'s documents."""
+    return get_collection(registry.spec(model).collection_name)
+
+
+def sync(model: type[models.Model], pks: Iterable[Any], *, using: str = DEFAULT_DB_ALIAS) -> FlushReport:
+    """Mirror these rows now, and every document embedding them: the escape hatch after raw SQL.
+
+    Work that fails stays queued for the relay, as with any other write.
+    """
+    with transaction.atomic(using=using):
+        ids = content_changed(model, list(pks), using, flush_on_commit=False)
+    report = FlushReport()
+    for start in range(0, len(ids), 500):
+        batch = flush(ids[start:start + 500], using=using)
+        report.claimed += batch.claimed
+        report.documents += batch.documents
+        report.failed += batch.failed
+        report.dead += batch.dead
+    return report
+
+
+def render(instance: models.Model, *, using: str | None = None) -> dict[str, Any] | None:
+    """The document dualdb would write for *instance*'s row as PostgreSQL has it now (without ``_v``).
+
+    None when the row does not exist (its document would be a tombstone).
+    """
+    shape = registry.shape(type(instance)._meta.concrete_model)
+    rows = fetch(shape, [instance.pk], using or instance._state.db or DEFAULT_DB_ALIAS)
+    return render_instance(rows[instance.pk], shape) if instance.pk in rows else None

@@ -1,0 +1,107 @@
+"""Record changes as outbox rows in the writer's transaction, and flush them on commit.
+
+Two kinds of change reach here:
+
+* *content*: rows of a model were written (saved, updated, deleted);
+* *link*: M2M links changed between objects on two sides of a field.
+
+Each becomes outbox rows; which documents they touch is worked out later, by the
+flush, so the writer's request pays for one ``INSERT`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from django.db import models, transaction
+
+from .conf import dualdb_settings
+from .connection import redact
+from .registry import registry
+
+logger = logging.getLogger("dualdb")
+
+_pending = threading.local()
+
+
+def relation_key(m2m_field: models.Field, owner_side: bool) -> str:
+    return f"{m2m_field.model._meta.label_lower}.{m2m_field.name}:{'owner' if owner_side else 'target'}"
+
+
+def content_changed(model: type[models.Model], pks: Iterable[Any], using: str, *,
+                    flush_on_commit: bool = True) -> list[int]:
+    """Rows of *model* changed: re-render their documents and every document embedding them.
+
+    Returns the ids of the outbox rows written.
+    """
+    from .models import OutboxEntry
+
+    model = model._meta.concrete_model
+    pks = [pk for pk in pks if pk is not None]
+    if not pks:
+        return []
+    label = model._meta.label_lower
+    entries = []
+    if registry.is_mirrored(model):
+        entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC) for pk in pks]
+    if registry.embeddings_of(model):
+        entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.CONTENT) for pk in pks]
+    return _enqueue(entries, using, flush_on_commit)
+
+
+def link_changed(m2m_field: models.Field, owner_pks: Iterable[Any], target_pks: Iterable[Any], using: str) -> None:
+    """M2M links of *m2m_field* changed between *owner_pks* and *target_pks*."""
+    from .models import OutboxEntry
+
+    entries = []
+    for owner_side, model, pks in ((True, m2m_field.model, owner_pks), (False, m2m_field.related_model, target_pks)):
+        if not registry.link_embeddings(m2m_field, owner_side):
+            continue
+        key = relation_key(m2m_field, owner_side)
+        entries += [
+            OutboxEntry(model_label=model._meta.label_lower, object_pk=str(pk), kind=OutboxEntry.Kind.LINK, relation=key)
+            for pk in pks
+        ]
+    _enqueue(entries, using)
+
+
+def _enqueue(entries: list, using: str, flush_on_commit: bool = True) -> list[int]:
+    from .models import OutboxEntry
+
+    if not entries:
+        return []
+    OutboxEntry.objects.using(using).bulk_create(entries)
+    ids = [entry.id for entry in entries]
+    if not flush_on_commit or dualdb_settings.MODE != "realtime":
+        return ids
+    _buffer(using).extend(ids)
+    # One callback per capture; the first to run after commit flushes the whole
+    # buffer and the rest find it empty. Ids from a rolled-back savepoint are
+    # simply not found when the flush claims them.
+    transaction.on_commit(partial(flush_after_commit, using), using=using)
+    return ids
+
+
+def _buffer(using: str) -> list[int]:
+    buffers = _pending.__dict__.setdefault("by_alias", {})
+    return buffers.setdefault(using, [])
+
+
+def flush_after_commit(using: str) -> None:
+    """Mirror what this thread just committed; a failure stays queued and never reaches the caller."""
+    from .flush import flush
+
+    ids = _buffer(using)
+    if not ids:
+        return
+    taken = list(ids)
+    ids.clear()
+    try:
+        flush(taken, using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
+    except Exception as exc:  # the relay retries; the user's request must not fail
+        logger.warning("dualdb: mirroring %d outbox rows after commit failed, left for the relay: %s",
+                       len(taken), redact(f"{type(exc).__name__}: {exc}"))

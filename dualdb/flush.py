@@ -1,0 +1,200 @@
+"""The flush: turn claimed outbox rows into versioned MongoDB writes.
+
+One flush is one PostgreSQL transaction:
+
+1. claim outbox rows (``FOR UPDATE SKIP LOCKED``);
+2. expand *content* and *link* rows into the documents that embed the changed
+   objects — found in PostgreSQL (what embeds them now) and in MongoDB (what
+   embedded them before, e.g. books that listed a now deleted tag);
+3. per document, in sorted order, take ``pg_advisory_xact_lock`` on its key and
+   only then draw ``_v`` from the ``dualdb_version`` sequence and re-read the row:
+   a later ``_v`` therefore always means a later read, whatever order the writing
+   transactions committed in;
+4. write with :func:`~dualdb.versioned.write_versioned`, then delete the rows
+   that succeeded and count an attempt on the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections, models, transaction
+from pymongo.errors import PyMongoError
+
+from querying.codecs import from_bson, to_bson
+
+from . import outbox
+from .capture import relation_key
+from .connection import get_collection
+from .exceptions import MirrorUnavailable
+from .models import OutboxEntry
+from .registry import Embedding, registry
+from .render import fetch, render_instance
+from .versioned import VersionedWrite, write_versioned
+
+logger = logging.getLogger("dualdb")
+
+
+@dataclass
+class FlushReport:
+    claimed: int = 0
+    documents: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+
+@dataclass
+class _Work:
+    """Documents to render, each with the outbox rows that asked for it."""
+
+    documents: dict[type[models.Model], dict[Any, list[OutboxEntry]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    failures: dict[OutboxEntry, BaseException] = field(default_factory=dict)
+
+    def add(self, model: type[models.Model], pk: Any, entry: OutboxEntry) -> None:
+        self.documents[model][pk].append(entry)
+
+    def size(self) -> int:
+        return sum(len(pks) for pks in self.documents.values())
+
+
+def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | None = None,
+          fanout_limit: int | None = None, ignore_backoff: bool = False) -> FlushReport:
+    """Mirror one batch of outbox rows: the given *ids*, or the oldest due ones."""
+    from .conf import dualdb_settings
+
+    limit = limit or dualdb_settings.BATCH_SIZE
+    report = FlushReport()
+    with transaction.atomic(using=using):
+        entries = outbox.claim(ids, limit, using, ignore_backoff=ignore_backoff)
+        report.claimed = len(entries)
+        if not entries:
+            return report
+        work = _Work()
+        for entry in entries:
+            try:
+                _plan(entry, work, using)
+            except Exception as exc:  # recorded on the row and retried, never lost
+                work.failures[entry] = exc
+        if fanout_limit is not None and work.size() > fanout_limit:
+            report.deferred = _defer_to_relay(work, using)
+        else:
+            for model, pks in work.documents.items():
+                report.documents += _write_documents(model, pks, work.failures, using)
+        done = [entry for entry in entries if entry not in work.failures]
+        outbox.complete(done, using)
+        if work.failures:
+            report.failed = len(work.failures)
+            report.dead = len(outbox.fail(work.failures, using))
+            _log_failures(work.failures)
+    return report
+
+
+def _plan(entry: OutboxEntry, work: _Work, using: str) -> None:
+    model = registry.model_for_label(entry.model_label) if entry.kind == OutboxEntry.Kind.SYNC else _any_model(entry.model_label)
+    pk = model._meta.pk.to_python(entry.object_pk)
+    if entry.kind == OutboxEntry.Kind.SYNC:
+        work.add(model, pk, entry)
+        return
+    if entry.kind == OutboxEntry.Kind.CONTENT:
+        embeddings = registry.embeddings_of(model)
+    else:
+        m2m_field, owner_side = _parse_relation(entry.relation)
+        embeddings = registry.link_embeddings(m2m_field, owner_side)
+    for embedding in embeddings:
+        for document_pk in documents_embedding(embedding, [pk], using):
+            work.add(embedding.mirrored, document_pk, entry)
+
+
+def documents_embedding(embedding: Embedding, pks: list[Any], using: str) -> set[Any]:
+    """Primary keys of the documents that embed *pks* at the embedding's path, now or before."""
+    mirrored = embedding.mirrored
+    if not embedding.path:
+        return set(pks)
+    now = set(
+        mirrored._base_manager.using(using)
+        .filter(**{f"{embedding.orm_path}__pk__in": pks})
+        .values_list("pk", flat=True)
+    )
+    target_pk = embedding.path[-1].shape.model._meta.pk
+    mirrored_pk = mirrored._meta.pk
+    stored = get_collection(registry.spec(mirrored).collection_name).find(
+        {embedding.mongo_id_path: {"$in": [to_bson(target_pk, pk) for pk in pks]}}, {"_id": 1})
+    try:
+        before = {from_bson(mirrored_pk, doc["_id"]) for doc in stored}
+    except PyMongoError as exc:
+        raise MirrorUnavailable(str(exc)) from exc
+    return now | before
+
+
+def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
+                     failures: dict[OutboxEntry, BaseException], using: str) -> int:
+    spec = registry.spec(model)
+    pks = sorted(requested, key=str)
+    with connections[using].cursor() as cursor:
+        keys = [f"{spec.model._meta.label_lower}:{pk}" for pk in pks]
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM "
+            "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
+            [keys])
+        cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
+        versions = [row[0] for row in cursor.fetchall()]
+    rows = fetch(spec.shape, pks, using)
+    pk_field = model._meta.pk
+    writes, by_id = [], {}
+    for pk, version in zip(pks, versions):
+        try:
+            document = render_instance(rows[pk], spec.shape) if pk in rows else None
+        except Exception as exc:
+            for entry in requested[pk]:
+                failures[entry] = exc
+            continue
+        id_ = to_bson(pk_field, pk)
+        by_id[id_] = pk
+        writes.append(VersionedWrite(id=id_, version=version, document=document))
+    try:
+        outcome = write_versioned(get_collection(spec.collection_name), writes)
+    except MirrorUnavailable as exc:
+        for pk in by_id.values():
+            for entry in requested[pk]:
+                failures[entry] = exc
+        return 0
+    for id_, error in outcome.errors.items():
+        for entry in requested[by_id[id_]]:
+            failures[entry] = error
+    return len(writes) - len(outcome.errors)
+
+
+def _defer_to_relay(work: _Work, using: str) -> int:
+    """Too many documents for the writer's request: queue them as rows of their own."""
+    entries = [
+        OutboxEntry(model_label=model._meta.label_lower, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC)
+        for model, pks in work.documents.items() for pk in pks
+    ]
+    OutboxEntry.objects.using(using).bulk_create(entries, batch_size=1000)
+    return len(entries)
+
+
+def _any_model(label: str) -> type[models.Model]:
+    from django.apps import apps
+
+    return apps.get_model(label)
+
+
+def _parse_relation(key: str) -> tuple[models.Field, bool]:
+    path, _, side = key.rpartition(":")
+    model_label, _, field_name = path.rpartition(".")
+    m2m_field = _any_model(model_label)._meta.get_field(field_name)
+    if relation_key(m2m_field, side == "owner") != key:
+        raise LookupError(f"outbox relation {key!r} does not name an M2M field side")
+    return m2m_field, side == "owner"
+
+
+def _log_failures(failures: dict[OutboxEntry, BaseException]) -> None:
+    first = next(iter(failures.values()))
+    logger.warning("dualdb: %d outbox rows failed and stay queued (first error: %s)",
+                   len(failures), outbox.describe(first))

@@ -1,0 +1,71 @@
+"""The manager and queryset that capture every batch write of a mirrored model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import models, transaction
+
+logger = logging.getLogger("dualdb")
+
+
+class MirrorQuerySet(models.QuerySet):
+    """A ``QuerySet`` whose batch writes leave outbox rows in the same transaction.
+
+    ``save()`` and ``delete()`` are captured on the model and by delete signals;
+    this class covers what bypasses them: ``update()``, ``bulk_create()`` and
+    ``bulk_update()``. Subclass it for your own queryset methods.
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        from .capture import content_changed
+
+        with transaction.atomic(using=self.db, savepoint=False):
+            # Lock the rows first, then update exactly those: a row that starts to
+            # match in between is left alone rather than changed unseen.
+            locked = list(
+                self.model._base_manager.using(self.db)
+                .filter(pk__in=self.order_by().values("pk"))
+                .select_for_update(of=("self",))
+                .values_list("pk", flat=True)
+            )
+            if not locked:
+                return 0
+            rows = super(MirrorQuerySet, self.filter(pk__in=locked)).update(**kwargs)
+            content_changed(self.model, locked, self.db)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list[models.Model]:
+        from .capture import content_changed
+
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            pks = [obj.pk for obj in created if obj.pk is not None]
+            if len(pks) < len(created):
+                logger.warning(
+                    "%s.bulk_create() could not report the primary keys of %d rows (ignore_conflicts?): "
+                    "they are not mirrored until dualdb.sync() or `dualdb check --repair` runs.",
+                    self.model._meta.label, len(created) - len(pks))
+            content_changed(self.model, pks, self.db)
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs: Sequence[models.Model], fields: Sequence[str], *args: Any, **kwargs: Any) -> int:
+        from .capture import content_changed
+
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            rows = super().bulk_update(objs, fields, *args, **kwargs)
+            content_changed(self.model, [obj.pk for obj in objs], self.db)
+        return rows
+
+    bulk_update.alters_data = True
+
+
+class MirrorManager(models.Manager.from_queryset(MirrorQuerySet)):  # type: ignore[misc]
+    """The default (and base) manager of every ``MirroredModel``."""

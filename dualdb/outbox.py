@@ -1,0 +1,60 @@
+"""Claiming, completing and retrying outbox rows."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from .conf import dualdb_settings
+from .connection import redact
+from .models import OutboxEntry
+
+MAX_ERROR_LENGTH = 2000
+
+
+def claim(ids: list[int] | None, limit: int, using: str, *, ignore_backoff: bool = False) -> list[OutboxEntry]:
+    """Lock up to *limit* pending rows (the given ids, or the oldest due) for this transaction.
+
+    ``SKIP LOCKED`` lets several relays and writers claim side by side: a row
+    another process holds is simply not ours this time.
+    """
+    rows = OutboxEntry.objects.using(using).filter(state=OutboxEntry.State.PENDING)
+    if ids is not None:
+        rows = rows.filter(id__in=ids)
+    elif not ignore_backoff:
+        rows = rows.filter(next_attempt_at__lte=Now())
+    return list(rows.order_by("id").select_for_update(skip_locked=True)[:limit])
+
+
+def complete(entries: Iterable[OutboxEntry], using: str) -> None:
+    ids = [entry.id for entry in entries]
+    if ids:
+        OutboxEntry.objects.using(using).filter(id__in=ids).delete()
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    seconds = dualdb_settings.RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
+    return datetime.timedelta(seconds=min(seconds, dualdb_settings.RETRY_BACKOFF_MAX_SECONDS))
+
+
+def describe(error: BaseException) -> str:
+    return redact(f"{type(error).__name__}: {error}")[:MAX_ERROR_LENGTH]
+
+
+def fail(failures: dict[OutboxEntry, BaseException], using: str) -> list[OutboxEntry]:
+    """Count an attempt on each row; rows out of attempts are dead-lettered. Returns those."""
+    now = timezone.now()
+    dead = []
+    for entry, error in failures.items():
+        entry.attempts += 1
+        entry.last_error = describe(error)
+        entry.next_attempt_at = now + backoff(entry.attempts)
+        if entry.attempts >= dualdb_settings.MAX_ATTEMPTS:
+            entry.state = OutboxEntry.State.DEAD
+            dead.append(entry)
+    OutboxEntry.objects.using(using).bulk_update(
+        list(failures), ["attempts", "last_error", "next_attempt_at", "state"])
+    return dead

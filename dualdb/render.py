@@ -1,0 +1,75 @@
+"""Render model instances into nested documents, reading everything in a bounded number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
+
+from querying.codecs import SUBMILLISECOND_KEY, submillisecond, to_bson
+from querying.shape import ID_KEY, Relation, Shape
+
+from .exceptions import UnmirrorableValue
+from querying.codecs import CodecError
+
+
+def fetch(shape: Shape, pks: Iterable[Any], using: str) -> dict[Any, models.Model]:
+    """Current rows for *pks* with every embedded relation loaded: one query per many-valued level."""
+    select, prefetch = related_lookups(shape)
+    rows = shape.model._base_manager.using(using).filter(pk__in=list(pks))
+    if select:
+        rows = rows.select_related(*select)
+    if prefetch:
+        rows = rows.prefetch_related(*prefetch)
+    return {row.pk: row for row in rows}
+
+
+def related_lookups(shape: Shape) -> tuple[list[str], list[str]]:
+    """``select_related`` for chains of forward single relations, ``prefetch_related`` for the rest."""
+    select, prefetch = [], []
+    for path in shape.paths():
+        if all(not relation.many and not relation.is_reverse for relation in path):
+            select.append("__".join(relation.name for relation in path))
+        else:
+            prefetch.append("__".join(relation.name for relation in path))
+    return select, prefetch
+
+
+def render_instance(instance: models.Model, shape: Shape) -> dict[str, Any]:
+    """The document for one loaded instance (without ``_v``)."""
+    try:
+        return _render(instance, shape)
+    except CodecError as exc:
+        raise UnmirrorableValue(str(exc)) from None
+
+
+def _render(instance: models.Model, shape: Shape) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    micros: dict[str, int] = {}
+    for field in shape.fields:
+        value = getattr(instance, field.attname)
+        if field.primary_key:
+            document[ID_KEY] = to_bson(field, value)
+            continue
+        document[field.attname] = to_bson(field, value)
+        extra = submillisecond(field, value)
+        if extra:
+            micros[field.attname] = extra
+    if micros:
+        document[SUBMILLISECOND_KEY] = micros
+    for relation in shape.relations:
+        document[relation.name] = _render_relation(instance, relation)
+    return document
+
+
+def _render_relation(instance: models.Model, relation: Relation) -> Any:
+    if relation.many:
+        related = sorted(getattr(instance, relation.name).all(), key=lambda obj: obj.pk)
+        return [_render(obj, relation.shape) for obj in related]
+    try:
+        related = getattr(instance, relation.name)
+    except ObjectDoesNotExist:  # a reverse one-to-one with no row
+        related = None
+    return _render(related, relation.shape) if related is not None else None

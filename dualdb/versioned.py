@@ -1,0 +1,155 @@
+"""Versioned writes: a document is only ever replaced by a newer version of itself.
+
+Each write carries ``_v``. The stored versions are read first; then a missing
+document is inserted and a stored one is replaced only if its ``_v`` is still
+the one just read (compare-and-swap). No upsert is used: FerretDB v1 answers an
+upsert that hits a duplicate key with a malformed reply and stops an unordered
+batch. A delete leaves a tombstone carrying its ``_v``, so a late write of an
+older version can never bring the document back; readers skip tombstones.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+import bson
+from bson.raw_bson import RawBSONDocument
+from pymongo import InsertOne, ReplaceOne
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
+
+from querying.shape import DELETED_KEY, ID_KEY, VERSION_KEY
+
+from .exceptions import MirrorUnavailable, UnmirrorableValue
+
+DELETED_AT_KEY = "_deleted_at"
+DUPLICATE_KEY = 11000
+MAX_ROUNDS = 4
+
+
+@dataclass
+class VersionedWrite:
+    """The new state of one document: ``document=None`` means it was deleted."""
+
+    id: Any
+    version: int
+    document: dict[str, Any] | None
+
+
+@dataclass
+class WriteOutcome:
+    written: set[Any] = field(default_factory=set)
+    superseded: set[Any] = field(default_factory=set)  # a newer version was already stored
+    errors: dict[Any, Exception] = field(default_factory=dict)
+
+
+def tombstone(id_: Any, version: int) -> dict[str, Any]:
+    return {ID_KEY: id_, VERSION_KEY: version, DELETED_KEY: True,
+            DELETED_AT_KEY: datetime.datetime.now(datetime.timezone.utc)}
+
+
+def write_versioned(collection: Collection, writes: list[VersionedWrite]) -> WriteOutcome:
+    """Apply *writes*; raises :class:`MirrorUnavailable` only when the server cannot be reached."""
+    outcome = WriteOutcome()
+    pending = {write.id: write for write in writes}
+    encoded = {}
+    for write in writes:
+        try:
+            encoded[write.id] = _encode(collection, write)
+        except UnmirrorableValue as exc:
+            outcome.errors[write.id] = exc
+            del pending[write.id]
+    for _round in range(MAX_ROUNDS):
+        if not pending:
+            return outcome
+        stored = _stored_versions(collection, list(pending))
+        operations, ids = [], []
+        for id_, write in pending.items():
+            current = stored.get(id_)
+            if current is not None and current >= write.version:
+                outcome.superseded.add(id_)
+                continue
+            if current is None:
+                operations.append(InsertOne(encoded[id_]))
+            else:
+                operations.append(ReplaceOne({ID_KEY: id_, VERSION_KEY: current}, encoded[id_]))
+            ids.append(id_)
+        if not operations:
+            return outcome
+        failed = _apply(collection, operations, ids, outcome)
+        # Whatever did not apply (a concurrent late write won the race) is read again.
+        pending = {id_: pending[id_] for id_ in failed}
+    for id_ in pending:
+        outcome.errors[id_] = MirrorUnavailable(f"document {id_!r} kept changing under {MAX_ROUNDS} versioned writes")
+    return outcome
+
+
+def _encode(collection: Collection, write: VersionedWrite) -> RawBSONDocument:
+    body = tombstone(write.id, write.version) if write.document is None else {**write.document, VERSION_KEY: write.version}
+    try:
+        data = bson.encode(body, codec_options=collection.codec_options)
+    except (bson.errors.InvalidDocument, OverflowError, TypeError) as exc:
+        raise UnmirrorableValue(f"document {write.id!r} cannot be encoded as BSON: {exc}") from None
+    limit = 16 * 1024 * 1024
+    if len(data) > limit:
+        raise UnmirrorableValue(f"document {write.id!r} is {len(data)} bytes, over MongoDB's {limit}-byte limit")
+    return RawBSONDocument(data)
+
+
+def _stored_versions(collection: Collection, ids: list[Any]) -> dict[Any, int]:
+    try:
+        return {doc[ID_KEY]: doc.get(VERSION_KEY, -1) for doc in collection.find({ID_KEY: {"$in": ids}}, {VERSION_KEY: 1})}
+    except ConnectionFailure as exc:
+        raise MirrorUnavailable(str(exc)) from exc
+
+
+def _apply(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
+    """Run one unordered batch; returns the ids that must be tried again."""
+    try:
+        result = collection.bulk_write(operations, ordered=False)
+    except BulkWriteError as exc:
+        retry = set(ids)
+        for error in exc.details.get("writeErrors", []):
+            id_ = ids[error["index"]]
+            if error.get("code") != DUPLICATE_KEY:
+                outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {error.get('errmsg')}")
+                retry.discard(id_)
+        return retry
+    except ConnectionFailure:
+        if len(operations) == 1 or not _server_answers(collection):
+            raise MirrorUnavailable("MongoDB is unreachable") from None
+        return _apply_one_by_one(collection, operations, ids, outcome)
+    except PyMongoError:
+        if len(operations) == 1:
+            raise
+        return _apply_one_by_one(collection, operations, ids, outcome)
+    expected = len(operations)
+    if result.inserted_count + result.matched_count == expected:
+        outcome.written.update(ids)
+        return set()
+    return set(ids)  # some compare-and-swap lost: read the versions again
+
+
+def _apply_one_by_one(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
+    """Isolate a document the server chokes on (FerretDB drops the connection on some values)."""
+    retry: set[Any] = set()
+    for operation, id_ in zip(operations, ids):
+        try:
+            retry |= _apply(collection, [operation], [id_], outcome)
+        except MirrorUnavailable:
+            if not _server_answers(collection):
+                raise
+            outcome.errors[id_] = UnmirrorableValue(f"MongoDB dropped the connection on document {id_!r}")
+        except PyMongoError as exc:
+            outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {exc}")
+    return retry
+
+
+def _server_answers(collection: Collection) -> bool:
+    try:
+        collection.database.client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
