@@ -14,7 +14,7 @@ _LAZY = {
     "MirroredModel": ("dualdb.models", "MirroredModel"),
     "MirrorManager": ("dualdb.managers", "MirrorManager"),
     "MirrorQuerySet": ("dualdb.managers", "MirrorQuerySet"),
-    "registry": ("dualdb.registry", "registry"),
+    "registry": ("dualdb.registries", "registry"),
     "collection_for": ("dualdb.api", "collection_for"),
     "sync": ("dualdb.api", "sync"),
     "render": ("dualdb.api", "render"),

@@ -11,8 +11,8 @@ from pymongo.collection import Collection
 from .capture import content_changed
 from .connection import get_collection
 from .flush import FlushReport, flush
-from .registry import registry
-from .render import fetch, render_instance
+from .registries import registry
+from .rendering import fetch, render_instance
 
 
 def collection_for(model: type[models.Model]) -> Collection:

@@ -21,7 +21,7 @@ from django.db import models, transaction
 
 from .conf import dualdb_settings
 from .connection import redact
-from .registry import registry
+from .registries import registry
 
 logger = logging.getLogger("dualdb")
 

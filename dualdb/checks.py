@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core import checks
 
-from .registry import registry
+from .registries import registry
 
 
 @checks.register("dualdb")

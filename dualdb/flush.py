@@ -31,8 +31,8 @@ from .capture import relation_key
 from .connection import get_collection
 from .exceptions import MirrorUnavailable
 from .models import OutboxEntry
-from .registry import Embedding, registry
-from .render import fetch, render_instance
+from .registries import Embedding, registry
+from .rendering import fetch, render_instance
 from .versioned import VersionedWrite, write_versioned
 
 logger = logging.getLogger("dualdb")
@@ -83,6 +83,7 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
         if fanout_limit is not None and work.size() > fanout_limit:
             report.deferred = _defer_to_relay(work, using)
         else:
+            _lock_documents(work, using)
             for model, pks in work.documents.items():
                 report.documents += _write_documents(model, pks, work.failures, using)
         done = [entry for entry in entries if entry not in work.failures]
@@ -131,16 +132,22 @@ def documents_embedding(embedding: Embedding, pks: list[Any], using: str) -> set
     return now | before
 
 
-def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
-                     failures: dict[OutboxEntry, BaseException], using: str) -> int:
-    spec = registry.spec(model)
-    pks = sorted(requested, key=str)
+def _lock_documents(work: _Work, using: str) -> None:
+    """Serialize flushes per document: every key of the batch, in one sorted pass (no deadlocks)."""
+    keys = [f"{model._meta.label_lower}:{pk}" for model, pks in work.documents.items() for pk in pks]
     with connections[using].cursor() as cursor:
-        keys = [f"{spec.model._meta.label_lower}:{pk}" for pk in pks]
         cursor.execute(
             "SELECT pg_advisory_xact_lock(h) FROM "
             "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
             [keys])
+
+
+def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
+                     failures: dict[OutboxEntry, BaseException], using: str) -> int:
+    """Draw versions (the documents are locked), re-read the rows, render, write."""
+    spec = registry.spec(model)
+    pks = list(requested)
+    with connections[using].cursor() as cursor:
         cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
         versions = [row[0] for row in cursor.fetchall()]
     rows = fetch(spec.shape, pks, using)

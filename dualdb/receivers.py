@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from .capture import content_changed, link_changed
-from .registry import registry
+from .registries import registry
 
 DISPATCH_PREFIX = "dualdb"
 

@@ -16,7 +16,7 @@ from querying.shape import DELETED_KEY
 from .conf import dualdb_settings
 from .connection import get_collection, redact
 from .flush import flush
-from .registry import registry
+from .registries import registry
 from .versioned import DELETED_AT_KEY
 
 logger = logging.getLogger("dualdb")

@@ -46,7 +46,8 @@ def _mongo_url_with_database(url: str, database: str) -> str:
     return f"{head}/{database}" + (f"?{query}" if query else "")
 
 
-TEST_MONGO_DATABASE = f"dualdb_test_{uuid.uuid4().hex[:12]}"
+# A child process the suite starts (a relay, a writer) joins the run's database.
+TEST_MONGO_DATABASE = os.environ.get("DUALDB_TEST_MONGO_DATABASE") or f"dualdb_test_{uuid.uuid4().hex[:12]}"
 
 SECRET_KEY = "dualdb-tests-only"
 DEBUG = False
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 DATABASES = {"default": _database_from_url(DATABASE_URL)}
+if os.environ.get("DUALDB_TEST_POSTGRES_NAME"):  # a child process joins the run's test database
+    DATABASES["default"]["NAME"] = os.environ["DUALDB_TEST_POSTGRES_NAME"]
 
 DUALDB = {
     "MONGO_URL": _mongo_url_with_database(MONGO_URL, TEST_MONGO_DATABASE),
