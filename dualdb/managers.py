@@ -48,7 +48,7 @@ class MirrorQuerySet(models.QuerySet):
             if len(pks) < len(created):
                 logger.warning(
                     "%s.bulk_create() could not report the primary keys of %d rows (ignore_conflicts?): "
-                    "they are not mirrored until dualdb.sync() or `dualdb check --repair` runs.",
+                    "call dualdb.sync() with their primary keys to mirror them.",
                     self.model._meta.label, len(created) - len(pks))
             content_changed(self.model, pks, self.db)
         return created

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .conf import dualdb_settings
 from .connection import redact
+from .exceptions import MirrorUnavailable
 from .models import OutboxEntry
 
 MAX_ERROR_LENGTH = 2000
@@ -45,14 +46,18 @@ def describe(error: BaseException) -> str:
 
 
 def fail(failures: dict[OutboxEntry, BaseException], using: str) -> list[OutboxEntry]:
-    """Count an attempt on each row; rows out of attempts are dead-lettered. Returns those."""
+    """Count an attempt on each row and back off; returns the rows dead-lettered.
+
+    Only errors of the document itself dead-letter a row: an unreachable
+    MongoDB is an outage to wait out, however long it lasts.
+    """
     now = timezone.now()
     dead = []
     for entry, error in failures.items():
         entry.attempts += 1
         entry.last_error = describe(error)
         entry.next_attempt_at = now + backoff(entry.attempts)
-        if entry.attempts >= dualdb_settings.MAX_ATTEMPTS:
+        if entry.attempts >= dualdb_settings.MAX_ATTEMPTS and not isinstance(error, MirrorUnavailable):
             entry.state = OutboxEntry.State.DEAD
             dead.append(entry)
     OutboxEntry.objects.using(using).bulk_update(

@@ -54,6 +54,12 @@ def run_relay(*, once: bool = False, stop: threading.Event | None = None, using:
             connections[using].close()
             stop.wait(dualdb_settings.RELAY_POLL_SECONDS)
             continue
+        except Exception as exc:  # a relay must outlive any one bad batch
+            logger.exception("dualdb relay: batch failed, retrying: %s", redact(str(exc)))
+            stop.wait(dualdb_settings.RELAY_POLL_SECONDS)
+            if once:
+                raise
+            continue
         totals.batches += 1
         totals.claimed += report.claimed
         totals.documents += report.documents

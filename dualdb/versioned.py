@@ -101,7 +101,7 @@ def _encode(collection: Collection, write: VersionedWrite) -> RawBSONDocument:
 def _stored_versions(collection: Collection, ids: list[Any]) -> dict[Any, int]:
     try:
         return {doc[ID_KEY]: doc.get(VERSION_KEY, -1) for doc in collection.find({ID_KEY: {"$in": ids}}, {VERSION_KEY: 1})}
-    except ConnectionFailure as exc:
+    except PyMongoError as exc:  # unreachable, or refused (authentication, authorization)
         raise MirrorUnavailable(str(exc)) from exc
 
 
@@ -121,9 +121,10 @@ def _apply(collection: Collection, operations: list, ids: list[Any], outcome: Wr
         if len(operations) == 1 or not _server_answers(collection):
             raise MirrorUnavailable("MongoDB is unreachable") from None
         return _apply_one_by_one(collection, operations, ids, outcome)
-    except PyMongoError:
+    except PyMongoError as exc:
         if len(operations) == 1:
-            raise
+            outcome.errors[ids[0]] = UnmirrorableValue(f"MongoDB refused document {ids[0]!r}: {exc}")
+            return set()
         return _apply_one_by_one(collection, operations, ids, outcome)
     expected = len(operations)
     if result.inserted_count + result.matched_count == expected:

@@ -11,7 +11,7 @@ from django.db import transaction
 import dualdb
 from dualdb.models import OutboxEntry
 from tests.helpers import assert_mirrored, pending, stored, version
-from tests.testapp.models import Author, Book, Category, Editor, Publisher, Review, Tag
+from tests.testapp.models import Author, Book, Category, Editor, Publisher, Review, Specimen, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -178,6 +178,16 @@ def test_set_null_parents_are_re_rendered(library):
     author_doc = stored(Author, library["author"].pk)
     assert author_doc["publisher_id"] is None and author_doc["publisher"] is None
     assert stored(Book, library["book"].pk)["author"]["publisher"] is None
+
+
+def test_set_default_rows_are_captured_from_the_deleting_side(library):
+    specimen = Specimen.objects.create(publisher=library["publisher"])
+    assert stored(Specimen, specimen.pk)["publisher"]["name"] == "Ace"
+
+    library["publisher"].delete()
+
+    document = stored(Specimen, specimen.pk)
+    assert document["publisher_id"] is None and document["publisher"] is None
 
 
 def test_fk_reverse_add_goes_through_the_base_manager(library):

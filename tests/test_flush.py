@@ -95,7 +95,7 @@ def mongo_through_proxy(settings):
     proxy = TcpProxy(*_mongo_address()).start()
     database = connection.database_name_from_uri(settings.DUALDB["MONGO_URL"])
     proxied = {**settings.DUALDB, "MONGO_URL": f"mongodb://127.0.0.1:{proxy.port}/{database}?directConnection=true",
-               "SERVER_SELECTION_TIMEOUT_MS": 300}
+               "SERVER_SELECTION_TIMEOUT_MS": 300, "MAX_ATTEMPTS": 1}
     with override_settings(DUALDB=proxied):
         yield proxy
     proxy.cut()
@@ -117,6 +117,7 @@ def test_outage_writes_succeed_rows_wait_and_the_relay_converges(mongo_through_p
     assert elapsed < 10, "each write waits at most the 300 ms server-selection timeout"
     assert OutboxEntry.objects.filter(state="pending").count() >= 6
     assert OutboxEntry.objects.filter(attempts__gte=1).exists()
+    assert not OutboxEntry.objects.filter(state="dead").exists(), "an outage never dead-letters"
 
     mongo_through_proxy.start()
     drain()

@@ -39,7 +39,8 @@ def test_explicit_embed_takes_reverse_relations_by_accessor():
 
 def test_registry_knows_who_embeds_whom():
     embedders = {(e.mirrored.__name__, e.orm_path, e.mongo_id_path) for e in registry.embeddings_of(Publisher)}
-    assert embedders == {("Author", "publisher", "publisher._id"), ("Book", "author__publisher", "author.publisher._id")}
+    assert embedders == {("Author", "publisher", "publisher._id"), ("Book", "author__publisher", "author.publisher._id"),
+                         ("Specimen", "publisher", "publisher._id")}
     tags_field = Book._meta.get_field("tags")
     assert [e.mirrored for e in registry.link_embeddings(tags_field, True)] == [Book]
     assert [e.mirrored for e in registry.link_embeddings(tags_field, False)] == [Tag]

@@ -95,3 +95,6 @@ class Specimen(MirroredModel):
     attachment = models.FileField(upload_to="specimens/", blank=True)
     blob = models.BinaryField(null=True)
     label = models.CharField(max_length=50, blank=True)
+    # SET_DEFAULT rows are rewritten by the deletion collector with a raw batch update.
+    publisher = models.ForeignKey(Publisher, null=True, blank=True, default=None,
+                                  on_delete=models.SET_DEFAULT, related_name="+")
