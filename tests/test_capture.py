@@ -113,6 +113,12 @@ def test_bulk_create_and_bulk_update(library):
     assert [stored(Book, b.pk)["title"] for b in books] == ["BULK 0", "BULK 1", "BULK 2"]
 
 
+def test_a_custom_queryset_built_on_dualdbs_stays_captured(library):
+    Publisher.objects.in_country("US").update(name="Ace (US)")
+    assert stored(Publisher, library["publisher"].pk)["name"] == "Ace (US)"
+    assert stored(Book, library["book"].pk)["author"]["publisher"]["name"] == "Ace (US)"
+
+
 def test_get_or_create_and_update_or_create(library):
     tag, created = Tag.objects.get_or_create(name="utopia")
     assert created and stored(Tag, tag.pk)["name"] == "utopia"

@@ -6,12 +6,22 @@ import uuid
 
 from django.db import models
 
+from dualdb.managers import MirrorManager, MirrorQuerySet
 from dualdb.models import MirroredModel
+
+
+class PublisherQuerySet(MirrorQuerySet):
+    """A user's own queryset, built on dualdb's so its batch writes stay captured."""
+
+    def in_country(self, country: str) -> "PublisherQuerySet":
+        return self.filter(country=country)
 
 
 class Publisher(MirroredModel):
     name = models.CharField(max_length=100)
     country = models.CharField(max_length=50, blank=True)
+
+    objects = MirrorManager.from_queryset(PublisherQuerySet)()
 
     def __str__(self) -> str:
         return self.name
