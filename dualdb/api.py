@@ -29,11 +29,7 @@ def sync(model: type[models.Model], pks: Iterable[Any], *, using: str = DEFAULT_
         ids = content_changed(model, list(pks), using, flush_on_commit=False)
     report = FlushReport()
     for start in range(0, len(ids), 500):
-        batch = flush(ids[start:start + 500], using=using)
-        report.claimed += batch.claimed
-        report.documents += batch.documents
-        report.failed += batch.failed
-        report.dead += batch.dead
+        report.add(flush(ids[start:start + 500], using=using))
     return report
 
 

@@ -100,8 +100,10 @@ def flush_after_commit(using: str) -> None:
         return
     taken = list(ids)
     ids.clear()
+    batch = dualdb_settings.BATCH_SIZE
     try:
-        flush(taken, using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
+        for start in range(0, len(taken), batch):
+            flush(taken[start:start + batch], using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
     except Exception as exc:  # the relay retries; the user's request must not fail
         logger.warning("dualdb: mirroring %d outbox rows after commit failed, left for the relay: %s",
                        len(taken), redact(f"{type(exc).__name__}: {exc}"))

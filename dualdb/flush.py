@@ -40,11 +40,22 @@ logger = logging.getLogger("dualdb")
 
 @dataclass
 class FlushReport:
+    """What one flush (or, added up, a relay run) did."""
+
     claimed: int = 0
     documents: int = 0
     failed: int = 0
     dead: int = 0
     deferred: int = 0
+    batches: int = 0
+
+    def add(self, other: "FlushReport") -> None:
+        self.claimed += other.claimed
+        self.documents += other.documents
+        self.failed += other.failed
+        self.dead += other.dead
+        self.deferred += other.deferred
+        self.batches += 1
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
-from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, close_old_connections
 from django.db.utils import InterfaceError, OperationalError
@@ -15,7 +14,7 @@ from querying.shape import DELETED_KEY
 
 from .conf import dualdb_settings
 from .connection import get_collection, redact
-from .flush import flush
+from .flush import FlushReport, flush
 from .registries import registry
 from .versioned import DELETED_AT_KEY
 
@@ -24,24 +23,15 @@ logger = logging.getLogger("dualdb")
 TOMBSTONE_PURGE_EVERY = datetime.timedelta(minutes=5)
 
 
-@dataclass
-class RelayTotals:
-    batches: int = 0
-    claimed: int = 0
-    documents: int = 0
-    failed: int = 0
-    dead: int = 0
-
-
 def run_relay(*, once: bool = False, stop: threading.Event | None = None, using: str = DEFAULT_DB_ALIAS,
-              batch_size: int | None = None) -> RelayTotals:
+              batch_size: int | None = None) -> FlushReport:
     """Flush batch after batch until *stop* is set (or, with *once*, until nothing is pending).
 
     ``once`` also takes rows still waiting out their backoff: it is the operator's
     "drain now". A lost PostgreSQL connection is reopened on the next batch.
     """
     stop = stop or threading.Event()
-    totals = RelayTotals()
+    totals = FlushReport()
     last_purge: datetime.datetime | None = None
     while not stop.is_set():
         try:
@@ -60,11 +50,7 @@ def run_relay(*, once: bool = False, stop: threading.Event | None = None, using:
             if once:
                 raise
             continue
-        totals.batches += 1
-        totals.claimed += report.claimed
-        totals.documents += report.documents
-        totals.failed += report.failed
-        totals.dead += report.dead
+        totals.add(report)
         if once and (report.claimed == 0 or report.failed == report.claimed):
             break
         now = datetime.datetime.now(datetime.timezone.utc)

@@ -101,6 +101,13 @@ def test_queryset_delete_cascades_into_documents(library):
     assert stored(Tag, library["sf"].pk)["books"] == []
 
 
+def test_a_bulk_create_larger_than_one_batch_is_flushed_whole(library, settings):
+    settings.DUALDB = {**settings.DUALDB, "BATCH_SIZE": 4}
+    tags = Tag.objects.bulk_create([Tag(name=f"t{i}") for i in range(10)])
+    assert [stored(Tag, t.pk)["name"] for t in tags] == [f"t{i}" for i in range(10)]
+    assert pending() == []
+
+
 def test_bulk_create_and_bulk_update(library):
     author = library["author"]
     books = Book.objects.bulk_create([Book(title=f"Bulk {i}", author=author) for i in range(3)])
