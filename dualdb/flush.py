@@ -86,17 +86,23 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
         if not entries:
             return report
         work = _Work()
-        for entry in entries:
-            try:
-                _plan(entry, work, using)
-            except Exception as exc:  # recorded on the row and retried, never lost
-                work.failures[entry] = exc
-        if fanout_limit is not None and work.size() > fanout_limit:
-            report.deferred = _defer_to_relay(work, using)
-        else:
-            _lock_documents(work, using)
-            for model, pks in work.documents.items():
-                report.documents += _write_documents(model, pks, work.failures, using)
+        try:
+            for entry in entries:
+                try:
+                    _plan(entry, work, using)
+                except MirrorUnavailable:
+                    raise
+                except Exception as exc:  # recorded on the row and retried, never lost
+                    work.failures[entry] = exc
+            if fanout_limit is not None and work.size() > fanout_limit:
+                report.deferred = _defer_to_relay(work, using)
+            else:
+                _lock_documents(work, using)
+                for model, pks in work.documents.items():
+                    report.documents += _write_documents(model, pks, work.failures, using)
+        except MirrorUnavailable as outage:
+            # One timeout per batch, not one per row: the rest of the batch waits too.
+            work.failures.update({entry: outage for entry in entries if entry not in work.failures})
         done = [entry for entry in entries if entry not in work.failures]
         outbox.complete(done, using)
         if work.failures:
@@ -155,7 +161,10 @@ def _lock_documents(work: _Work, using: str) -> None:
 
 def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
                      failures: dict[OutboxEntry, BaseException], using: str) -> int:
-    """Draw versions (the documents are locked), re-read the rows, render, write."""
+    """Draw versions (the documents are locked), re-read the rows, render, write.
+
+    Raises :class:`MirrorUnavailable` when MongoDB cannot be reached.
+    """
     spec = registry.spec(model)
     pks = list(requested)
     with connections[using].cursor() as cursor:
@@ -174,13 +183,7 @@ def _write_documents(model: type[models.Model], requested: dict[Any, list[Outbox
         id_ = to_bson(pk_field, pk)
         by_id[id_] = pk
         writes.append(VersionedWrite(id=id_, version=version, document=document))
-    try:
-        outcome = write_versioned(get_collection(spec.collection_name), writes)
-    except MirrorUnavailable as exc:
-        for pk in by_id.values():
-            for entry in requested[pk]:
-                failures[entry] = exc
-        return 0
+    outcome = write_versioned(get_collection(spec.collection_name), writes)
     for id_, error in outcome.errors.items():
         for entry in requested[by_id[id_]]:
             failures[entry] = error
