@@ -8,11 +8,11 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
-from querying.codecs import SUBMILLISECOND_KEY, submillisecond, to_bson
+from querying.codecs import SUBMILLISECOND_KEY, CodecError, submillisecond, to_bson
+from querying.paths import NULL_KEY
 from querying.shape import ID_KEY, Relation, Shape
 
 from .exceptions import UnmirrorableValue
-from querying.codecs import CodecError
 
 
 def fetch(shape: Shape, pks: Iterable[Any], using: str) -> dict[Any, models.Model]:
@@ -48,19 +48,27 @@ def render_instance(instance: models.Model, shape: Shape) -> dict[str, Any]:
 def _render(instance: models.Model, shape: Shape) -> dict[str, Any]:
     document: dict[str, Any] = {}
     micros: dict[str, int] = {}
+    nulls: dict[str, bool] = {}
     for field in shape.fields:
         value = getattr(instance, field.attname)
         if field.primary_key:
             document[ID_KEY] = to_bson(field, value)
             continue
         document[field.attname] = to_bson(field, value)
+        if value is None:
+            nulls[field.attname] = True
         extra = submillisecond(field, value)
         if extra:
             micros[field.attname] = extra
-    if micros:
-        document[SUBMILLISECOND_KEY] = micros
     for relation in shape.relations:
         document[relation.name] = _render_relation(instance, relation)
+        if document[relation.name] is None:
+            nulls[relation.name] = True
+    if micros:
+        document[SUBMILLISECOND_KEY] = micros
+    if nulls:
+        # Sort companions: PostgreSQL puts NULLs last ascending, MongoDB first.
+        document[NULL_KEY] = nulls
     return document
 
 
