@@ -50,6 +50,8 @@ def content_changed(model: type[models.Model], pks: Iterable[Any], using: str, *
         entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC) for pk in pks]
     if registry.embeddings_of(model):
         entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.CONTENT) for pk in pks]
+    if entries:
+        _note_uncommitted(using, {model})
     return _enqueue(entries, using, flush_on_commit)
 
 
@@ -66,6 +68,8 @@ def link_changed(m2m_field: models.Field, owner_pks: Iterable[Any], target_pks: 
             OutboxEntry(model_label=model._meta.label_lower, object_pk=str(pk), kind=OutboxEntry.Kind.LINK, relation=key)
             for pk in pks
         ]
+    if entries:
+        _note_uncommitted(using, {m2m_field.model, m2m_field.related_model})
     _enqueue(entries, using)
 
 
@@ -84,6 +88,30 @@ def _enqueue(entries: list, using: str, flush_on_commit: bool = True) -> list[in
     # simply not found when the flush claims them.
     transaction.on_commit(partial(flush_after_commit, using), using=using)
     return ids
+
+
+def _note_uncommitted(using: str, models_written: set[type[models.Model]]) -> None:
+    """Remember what the open transaction wrote, so ``.mongo()`` can read its own writes."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        return
+    marks = _pending.__dict__.setdefault("uncommitted", {})
+    outermost = id(connection.atomic_blocks[0])
+    owner, written = marks.get(using, (None, set()))
+    if owner != outermost:
+        written = set()
+        transaction.on_commit(partial(marks.pop, using, None), using=using)
+    marks[using] = (outermost, written | models_written)
+
+
+def uncommitted_models(using: str) -> set[type[models.Model]]:
+    """Models written by the current, still open transaction on *using* (empty outside one)."""
+    connection = transaction.get_connection(using)
+    marks = _pending.__dict__.get("uncommitted", {})
+    if not connection.in_atomic_block or using not in marks:
+        return set()
+    owner, written = marks[using]
+    return written if owner == id(connection.atomic_blocks[0]) else set()
 
 
 def _buffer(using: str) -> list[int]:

@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_POLL_SECONDS": 0.5,
     # Tombstones (left by deletes) older than this are purged by the relay.
     "TOMBSTONE_TTL_SECONDS": 3600,
+    # .mongo() when MongoDB is unreachable: "postgres" (read through) or "raise".
+    "READ_FALLBACK": "postgres",
+    # .mongo() on a lookup the documents cannot answer: False raises UnsupportedLookup,
+    # True runs that query on PostgreSQL (per query: .mongo(fallback=True)).
+    "UNSUPPORTED_FALLBACK": False,
 }
 
 _VALID_MODES = ("realtime", "relay")
@@ -63,6 +68,10 @@ class DualDBSettings:
                 f"Valid keys: {', '.join(sorted(self._defaults))}."
             )
         merged = {**self._defaults, **user}
+        if merged["READ_FALLBACK"] not in ("postgres", "raise"):
+            raise ImproperlyConfigured(
+                f"settings.DUALDB['READ_FALLBACK'] must be 'postgres' or 'raise', not {merged['READ_FALLBACK']!r}."
+            )
         if merged["MODE"] not in _VALID_MODES:
             raise ImproperlyConfigured(
                 f"settings.DUALDB['MODE'] must be one of {_VALID_MODES}, not {merged['MODE']!r}."

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
+
+if TYPE_CHECKING:
+    from querying.queryset import MongoQuerySet
 
 logger = logging.getLogger("dualdb")
 
@@ -65,6 +68,23 @@ class MirrorQuerySet(models.QuerySet):
         return rows
 
     bulk_update.alters_data = True
+
+    def mongo(self, *, fallback: bool | None = None) -> "MongoQuerySet":
+        """Read this model's documents from MongoDB with the same query syntax.
+
+        ``fallback=True`` runs on PostgreSQL what the documents cannot answer
+        instead of raising ``UnsupportedLookup`` (default: ``DUALDB["UNSUPPORTED_FALLBACK"]``).
+        """
+        from querying.queryset import MongoQuerySet
+
+        from .conf import dualdb_settings
+        from .reading import DualDBSource
+
+        if self.query.has_filters() or self.query.order_by or self.query.is_sliced:
+            raise TypeError("Call .mongo() on the manager (Model.objects.mongo().filter(...)), "
+                            "not on a filtered, ordered or sliced QuerySet.")
+        allowed = dualdb_settings.UNSUPPORTED_FALLBACK if fallback is None else fallback
+        return MongoQuerySet(self.model, DualDBSource(self.model, self.db), fallback_allowed=allowed)
 
 
 class MirrorManager(models.Manager.from_queryset(MirrorQuerySet)):  # type: ignore[misc]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
+from django.test import override_settings
 from pymongo.database import Database
+from pymongo.uri_parser import parse_uri
 
 from dualdb import connection
+from tests.proxy import TcpProxy
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,9 +34,45 @@ def mongo_db() -> Database:
 
 @pytest.fixture(autouse=True)
 def _clean_mongo_after_database_tests(request):
-    """Tests that touch the databases leave no documents behind for the next one."""
+    """Tests that commit leave no documents behind (PostgreSQL is flushed after them too)."""
     yield
-    if request.node.get_closest_marker("django_db") and connection.is_open():
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        database = connection.get_database()
+        for name in database.list_collection_names():
+            database.drop_collection(name)
+
+
+def _mongo_address() -> tuple[str, int]:
+    host, port = parse_uri(os.environ["DUALDB_MONGO_URL"])["nodelist"][0]
+    return host, port
+
+
+@pytest.fixture
+def mongo_through_proxy(settings):
+    """Route dualdb's client through a loopback proxy the test can cut."""
+    proxy = TcpProxy(*_mongo_address()).start()
+    # Same credentials, database and options; only the address changes (one host, direct).
+    url = re.sub(r"^(mongodb://(?:[^@/]*@)?)[^/?]*", rf"\g<1>127.0.0.1:{proxy.port}", settings.DUALDB["MONGO_URL"])
+    url += ("&" if "?" in url else "?") + "directConnection=true"
+    proxied = {**settings.DUALDB, "MONGO_URL": url, "SERVER_SELECTION_TIMEOUT_MS": 300, "MAX_ATTEMPTS": 1}
+    with override_settings(DUALDB=proxied):
+        yield proxy
+    proxy.cut()
+
+
+@pytest.fixture(scope="module")
+def shared_catalogue(django_db_setup, django_db_blocker):
+    """One committed catalogue for a module of read-only tests (they run in rolled-back transactions)."""
+    from django.core.management import call_command
+
+    from tests.catalogue import build
+
+    with django_db_blocker.unblock():
+        data = build()
+    yield data
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
         database = connection.get_database()
         for name in database.list_collection_names():
             database.drop_collection(name)

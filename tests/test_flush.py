@@ -17,7 +17,6 @@ from django.core.management import call_command
 from django.db import connection as pg_connection
 from django.db import connections
 from django.test import override_settings
-from pymongo.uri_parser import parse_uri
 
 import dualdb
 from dualdb import connection
@@ -25,7 +24,6 @@ from dualdb.models import OutboxEntry
 from dualdb.versioned import VersionedWrite, write_versioned
 from querying.codecs import from_bson
 from tests.helpers import assert_mirrored, stored, version
-from tests.proxy import TcpProxy
 from tests.testapp.models import Author, Book, Review, Specimen, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,23 +80,6 @@ def test_versions_applied_out_of_order_keep_the_newest(mongo_db):
     assert collection.find_one({"_id": 1})["_deleted"] is True
     write_versioned(collection, [VersionedWrite(1, 6, {"_id": 1, "state": "re-created"})])
     assert collection.find_one({"_id": 1}) == {"_id": 1, "state": "re-created", "_v": 6}
-
-
-def _mongo_address() -> tuple[str, int]:
-    host, port = parse_uri(os.environ["DUALDB_MONGO_URL"])["nodelist"][0]
-    return host, port
-
-
-@pytest.fixture
-def mongo_through_proxy(settings):
-    """Route dualdb's client through a loopback proxy the test can cut."""
-    proxy = TcpProxy(*_mongo_address()).start()
-    database = connection.database_name_from_uri(settings.DUALDB["MONGO_URL"])
-    proxied = {**settings.DUALDB, "MONGO_URL": f"mongodb://127.0.0.1:{proxy.port}/{database}?directConnection=true",
-               "SERVER_SELECTION_TIMEOUT_MS": 300, "MAX_ATTEMPTS": 1}
-    with override_settings(DUALDB=proxied):
-        yield proxy
-    proxy.cut()
 
 
 def test_outage_writes_succeed_rows_wait_and_the_relay_converges(mongo_through_proxy):
