@@ -15,8 +15,10 @@ A :class:`Condition` also says what it makes of a related row that is not there
 from __future__ import annotations
 
 import datetime
+import decimal
 import math
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,7 +30,7 @@ from django.db.models import Field
 from django.utils import timezone
 from django.utils.functional import Promise
 
-from .codecs import SUBMILLISECOND_KEY, datetime_to_bson, submillisecond, to_bson
+from .codecs import SUBMILLISECOND_KEY, submillisecond, to_bson
 from .exceptions import QueryingError, UnsupportedLookup
 
 Filter = dict[str, Any] | bool
@@ -178,6 +180,18 @@ def reject_expression(target: Target, lookup: str, value: Any) -> None:
                                          "only plain Python values can be compared with the stored documents")
 
 
+_PLAIN = (str, bytes, int, float, decimal.Decimal, datetime.date, datetime.time, datetime.timedelta, uuid.UUID)
+
+
+def shown(value: Any) -> str:
+    """*value* for an error message: plain values by repr (shortened), others by type only,
+    since the repr of a model or queryset may query the database."""
+    if value is not None and not isinstance(value, _PLAIN):
+        return f"a {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
@@ -187,7 +201,8 @@ def _problem(exc: Exception) -> str:
 def prepare(target: Target, lookup: str, value: Any, field: Field | None = None) -> Any:
     """*value* as the ORM hands it to the database for *field* (default: the target's field)."""
     reject_expression(target, lookup, value)
-    field = field or target.field
+    if field is None:
+        field = target.field
     if target.related_model is not None and field is target.field and isinstance(value, models.Model):
         value = _instance_key(target, lookup, value)
     try:
@@ -216,6 +231,9 @@ def stored(target: Target, lookup: str, prepared: Any) -> Operand:
     # AttributeError: a codec given the wrong kind of value (an int for a DurationField).
     except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
         raise target.bad_value(lookup, _problem(exc)) from exc
+    if isinstance(value, int) and not -(2**63) <= value < 2**63 and _integer_range(target) is None:
+        # Integer fields decide such values by their column's range (see Comparison); BSON has no bigger int.
+        raise target.bad_value(lookup, f"{value} does not fit a 64-bit integer")
     return Operand(value, submillisecond(target.field, prepared) or 0)
 
 
@@ -241,7 +259,7 @@ def _outside(target: Target, value: Any) -> int:
 # --- comparisons, exact to the microsecond ---------------------------------------------
 
 
-def compare(target: Target, op: str, operand: Operand) -> Filter:
+def compare(target: Target, op: str, operand: Operand) -> dict[str, Any]:
     """``key <op> value``; for a DateTimeField the ``_us`` companion decides within a millisecond."""
     if not target.exact_micros:
         return {target.key: {op: operand.value}}
@@ -255,10 +273,10 @@ def compare(target: Target, op: str, operand: Operand) -> Filter:
     # A missing _us means 0, which "$gt"/"$lt" would not match: the upper side uses $not.
     below = {"$gt": {"$gt": micros}, "$gte": {"$gte": micros},
              "$lt": {"$not": {"$gte": micros}}, "$lte": {"$not": {"$gt": micros}}}[op]
-    if op in ("$gt", "$lte") and micros == 999 or op in ("$gte", "$lt") and micros == 0:
+    if (op in ("$gt", "$lte") and micros == 999) or (op in ("$gte", "$lt") and micros == 0):
         return {key: {op: ms}}
     strict = "$gt" if op in ("$gt", "$gte") else "$lt"
-    return or_({key: {strict: ms}}, {**same_ms, us: below})
+    return {"$or": [{key: {strict: ms}}, {**same_ms, us: below}]}
 
 
 def between(target: Target, low: Operand, high: Operand, *, high_inclusive: bool = True) -> Filter:
@@ -266,7 +284,7 @@ def between(target: Target, low: Operand, high: Operand, *, high_inclusive: bool
     lower = compare(target, "$gte", low)
     upper = compare(target, "$lte" if high_inclusive else "$lt", high)
     key = target.key
-    if list(lower) == [key] and list(upper) == [key] and "$or" not in lower and "$or" not in upper:
+    if list(lower) == [key] == list(upper):
         return {key: {**lower[key], **upper[key]}}
     return and_(lower, upper)
 
@@ -309,6 +327,12 @@ class Lookup:
         raise NotImplementedError
 
 
+def require_order(target: Target, lookup: str) -> None:
+    if target.stored_type in UNORDERED_TYPES:
+        raise target.unsupported(lookup, f"{target.stored_type} values are not ordered the same way in "
+                                         "MongoDB as in PostgreSQL")
+
+
 class Comparison(Lookup):
     """``=``, ``>``, ``>=``, ``<``, ``<=``; integer values outside the column match all or nothing."""
 
@@ -319,9 +343,8 @@ class Comparison(Lookup):
 
     def check(self, target: Target) -> None:
         super().check(target)
-        if self.op != "$eq" and target.stored_type in UNORDERED_TYPES:
-            raise target.unsupported(self.lookup_name, f"{target.stored_type} values are not ordered "
-                                                       "the same way in MongoDB as in PostgreSQL")
+        if self.op != "$eq":
+            require_order(target, self.lookup_name)
 
     def prepare(self, target: Target, value: Any) -> Any:
         if self.ceil_floats and isinstance(value, float) and isinstance(target.field, models.IntegerField):
@@ -362,7 +385,7 @@ class In(Lookup):
 
     def prepare(self, target: Target, value: Any) -> list[Operand]:
         if not hasattr(value, "__iter__"):  # a string is iterated, as the ORM does
-            raise target.bad_value("in", f"expected a list of values, got {value!r}")
+            raise target.bad_value("in", f"expected a list of values, got {shown(value)}")
         operands = [encode(target, "in", item) for item in value if item is not None]
         return [operand for operand in operands if not _outside(target, operand.value)]
 
@@ -386,9 +409,7 @@ class Range(Lookup):
 
     def check(self, target: Target) -> None:
         super().check(target)
-        if target.stored_type in UNORDERED_TYPES:
-            raise target.unsupported("range", f"{target.stored_type} values are not ordered the same way "
-                                              "in MongoDB as in PostgreSQL")
+        require_order(target, self.lookup_name)
 
     def prepare(self, target: Target, value: Any) -> tuple[Operand, Operand]:
         bounds = two_values(target, "range", value)
@@ -405,7 +426,7 @@ class Range(Lookup):
 def two_values(target: Target, lookup: str, value: Any) -> tuple[Any, Any]:
     """The two ends of a ``range`` value; None is refused (``BETWEEN NULL`` is never true)."""
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-        raise target.bad_value(lookup, f"expected a (low, high) pair, got {value!r}")
+        raise target.bad_value(lookup, f"expected a (low, high) pair, got {shown(value)}")
     bounds = list(value)
     if len(bounds) != 2:
         raise target.bad_value(lookup, f"expected a (low, high) pair, got {len(bounds)} values")
@@ -424,7 +445,7 @@ class IsNull(Lookup):
 
     def condition(self, target: Target, value: Any) -> Condition:
         if not isinstance(value, bool):  # applies to every field, JSONField included
-            raise target.bad_value("isnull", f"must be True or False, got {value!r}")
+            raise target.bad_value("isnull", f"must be True or False, got {shown(value)}")
         return self.build(target, value)
 
     def build(self, target: Target, prepared: bool) -> Condition:
@@ -447,8 +468,8 @@ class Text(Lookup):
     def check(self, target: Target) -> None:
         super().check(target)
         if target.stored_type not in TEXT_TYPES or target.field.is_relation:
-            raise target.unsupported(self.lookup_name, f"it applies to text fields; "
-                                                       f"{_field_label(target.field)} is stored as {target.stored_type}")
+            stored_as = f"{_field_label(target.field)} is stored as {target.stored_type}"
+            raise target.unsupported(self.lookup_name, f"it applies to text fields; {stored_as}")
 
     def prepare(self, target: Target, value: Any) -> str:
         return str(value)  # as the ORM's LIKE/iexact preparation does
@@ -494,7 +515,7 @@ class Regex(Text):
     def prepare(self, target: Target, value: Any) -> str:
         if isinstance(value, (str, Promise)):
             return str(value)
-        raise target.bad_value(self.lookup_name, f"a regular expression must be a string, got {value!r}")
+        raise target.bad_value(self.lookup_name, f"a regular expression must be a string, got {shown(value)}")
 
     def build(self, target: Target, prepared: str) -> Condition:
         return Condition(_regex(target, prepared, self.options))
@@ -593,7 +614,7 @@ class Transform:
             raise target.bad_value(name, "None cannot be compared (use isnull=True)")
         if lookup == "in":
             if not hasattr(value, "__iter__"):
-                raise target.bad_value(name, f"expected a list of values, got {value!r}")
+                raise target.bad_value(name, f"expected a list of values, got {shown(value)}")
             spans = [self.span(target, name, item) for item in value if item is not None]
             return Condition(or_(*(_within(target, span) for span in spans)))
         if lookup == "range":

@@ -23,6 +23,12 @@ conditions that must hold for the same element need ``$elemMatch``, which Ferret
 v1 does not implement for arrays of documents (it matches nothing: FerretDB issues
 #2262, #2964); those compile only with ``elem_match=True`` (real MongoDB) and raise
 :class:`UnsupportedLookup` otherwise, rather than answer wrongly.
+
+Separate ``filter()`` calls are compiled separately and ANDed by the caller, so their
+conditions may match different elements, as in the ORM. One known difference: inside
+a negation, the ORM's SQL sometimes omits the ``IS NOT NULL`` guard on a second
+condition through the same nullable relation, and PostgreSQL then drops rows where
+that relation is NULL; here such rows are kept, as they are for a single condition.
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ class _Not:
 
 @dataclass(frozen=True)
 class _Done:
-    """A finished filter on the whole document (a negation: its subqueries are its own)."""
+    """A finished filter on the whole document: a negation, or a leaf with its own NOT EXISTS."""
 
     filter: Filter
 
@@ -254,7 +260,7 @@ class _Compiler:
         if isinstance(child, Q):
             return self.tree(child, negated)
         if not (isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str)):
-            raise UnsupportedLookup(self.label, repr(child), None,
+            raise UnsupportedLookup(self.label, type(child).__name__, None,
                                     "only keyword lookups (field__lookup=value) can be translated, not expressions")
         leaf = self.leaf(*child)
         if not leaf.scopes:
@@ -315,8 +321,8 @@ class _Compiler:
     def positive(self, node: _Node) -> Filter:
         """The filter for a tree in negation normal form (see :func:`_normal`)."""
         reach = _reach(node)
-        if len(reach) == 1 and None not in reach:  # only about one array: one "some element" test
-            (scope,) = reach
+        scope = next(iter(reach)) if len(reach) == 1 else None
+        if scope is not None:  # only about one array: one "some element" test
             return self.exists(scope, _inside(node))
         if isinstance(node, _Leaf):
             return node.condition.filter
@@ -337,7 +343,7 @@ class _Compiler:
         """
         flat = [part for child in children for part in _conjuncts(child)]
         reaches = [_reach(child) for child in flat]
-        for index, (child, reach) in enumerate(zip(flat, reaches)):
+        for index, (child, reach) in enumerate(zip(flat, reaches, strict=True)):
             others = frozenset().union(*(r for i, r in enumerate(reaches) if i != index))
             if isinstance(child, _Any) and len(reach) > 1 and (reach & others) - {None}:
                 self.conjunctions += len(child.children)
@@ -348,7 +354,7 @@ class _Compiler:
                 return or_(*(self.conjunction([*rest, alternative]) for alternative in child.children))
         groups: dict[str, list[_Node]] = {}
         parts: list[_Node | str] = []
-        for child, reach in zip(flat, reaches):
+        for child, reach in zip(flat, reaches, strict=True):
             (scope,) = reach if len(reach) == 1 else (None,)
             if scope is None:
                 parts.append(child)
@@ -400,4 +406,6 @@ def _scopes(field_path: FieldPath) -> tuple[tuple[str, ...], str]:
 
 
 def _describe(q: Q) -> str:
-    return " ^ ".join(child[0] if isinstance(child, tuple) else repr(child) for child in q.children)
+    """The lookups of *q*, without values (their repr could query the database)."""
+    return " ^ ".join(child[0] if isinstance(child, tuple) else _describe(child) if isinstance(child, Q)
+                      else type(child).__name__ for child in q.children)

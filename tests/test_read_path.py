@@ -289,3 +289,35 @@ def test_raw_is_an_explicit_escape_hatch(catalogue):
 
 def test_explain_describes_the_find(catalogue):
     assert Book.objects.mongo().filter(title="Dune").explain()
+
+
+def test_generic_views_take_a_mongo_queryset(catalogue, rf):
+    from django.views.generic import DetailView, ListView
+
+    class BookList(ListView):
+        queryset = Book.objects.mongo().order_by("title", "pk")
+        paginate_by = 5
+
+    class BookDetail(DetailView):
+        queryset = Book.objects.mongo()
+
+    with no_sql() as queries:
+        context = BookList(request=rf.get("/"), kwargs={}, args=()).get_context_data(
+            object_list=BookList(request=rf.get("/")).get_queryset())
+        listed = [(b.title, b.author.name) for b in context["page_obj"]]
+        target = catalogue["books"][4]
+        detail = BookDetail(request=rf.get("/"), kwargs={"pk": target.pk}).get_object()
+    assert len(queries) == 0
+    assert listed == [(b.title, b.author.name) for b in Book.objects.order_by("title", "pk")[:5]]
+    assert detail.pk == target.pk and detail.author.name == target.author.name
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        BookDetail(request=rf.get("/"), kwargs={"pk": 10**9}).get_object()
+
+
+def test_distinct_on_fields_is_unsupported_unless_falling_back(catalogue):
+    with pytest.raises(UnsupportedLookup, match="distinct"):
+        Book.objects.mongo().distinct("title")
+    titles = list(Book.objects.mongo(fallback=True).order_by("title").distinct("title").values_list("title", flat=True))
+    assert titles == list(Book.objects.order_by("title").distinct("title").values_list("title", flat=True))
