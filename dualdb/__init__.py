@@ -15,7 +15,7 @@ _LAZY = {
     "MirrorManager": ("dualdb.managers", "MirrorManager"),
     "MirrorQuerySet": ("dualdb.managers", "MirrorQuerySet"),
     "registry": ("dualdb.registries", "registry"),
-    "collection_for": ("dualdb.api", "collection_for"),
+    "collection_for": ("dualdb.aliases", "collection_for"),
     "sync": ("dualdb.api", "sync"),
     "render": ("dualdb.api", "render"),
 }

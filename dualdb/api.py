@@ -6,18 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, models, transaction
-from pymongo.collection import Collection
 
 from .capture import content_changed
-from .connection import get_collection
 from .flush import FlushReport, flush
 from .registries import registry
 from .rendering import fetch, render_instance
-
-
-def collection_for(model: type[models.Model]) -> Collection:
-    """The pymongo collection holding *model*'s documents."""
-    return get_collection(registry.spec(model).collection_name)
 
 
 def sync(model: type[models.Model], pks: Iterable[Any], *, using: str = DEFAULT_DB_ALIAS) -> FlushReport:

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF_MAX_SECONDS": 300.0,
     # How long the relay sleeps when the outbox is empty.
     "RELAY_POLL_SECONDS": 0.5,
+    # How long a process trusts its answer to "which collection is live" (see rebuild).
+    "ALIAS_CACHE_SECONDS": 2.0,
     # Tombstones (left by deletes) older than this are purged by the relay.
     "TOMBSTONE_TTL_SECONDS": 3600,
     # .mongo() when MongoDB is unreachable: "postgres" (read through) or "raise".

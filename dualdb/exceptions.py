@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pymongo.errors import ConnectionFailure
+
 
 class DualDBError(Exception):
     """Root of every error dualdb raises, so callers can catch them as one."""
@@ -11,8 +13,12 @@ class ImproperlyConfigured(DualDBError):
     """The ``DUALDB`` setting or a model's ``Mirror`` options are invalid."""
 
 
-class MirrorUnavailable(DualDBError):
-    """MongoDB could not be reached; the message never contains credentials."""
+class MirrorUnavailable(DualDBError, ConnectionFailure):
+    """MongoDB could not be reached; the message never contains credentials.
+
+    A pymongo ``ConnectionFailure`` too, so code that handles the driver's outage
+    errors (the read path's fallback) handles this one alike.
+    """
 
 
 class UnmirrorableValue(DualDBError, ValueError):

@@ -21,19 +21,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from pymongo.errors import PyMongoError
 
 from querying.codecs import from_bson, to_bson
 
 from . import outbox
+from .aliases import collection_for
 from .capture import relation_key
-from .connection import get_collection
 from .exceptions import MirrorUnavailable
+from .mirroring import lock_documents, mirror_documents
 from .models import OutboxEntry
 from .registries import Embedding, registry
-from .rendering import fetch, render_instance
-from .versioned import VersionedWrite, write_versioned
 
 logger = logging.getLogger("dualdb")
 
@@ -97,7 +96,7 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
             if fanout_limit is not None and work.size() > fanout_limit:
                 report.deferred = _defer_to_relay(work, using)
             else:
-                _lock_documents(work, using)
+                lock_documents(((model, pk) for model, pks in work.documents.items() for pk in pks), using)
                 for model, pks in work.documents.items():
                     report.documents += _write_documents(model, pks, work.failures, using)
         except MirrorUnavailable as outage:
@@ -140,7 +139,7 @@ def documents_embedding(embedding: Embedding, pks: list[Any], using: str) -> set
     )
     target_pk = embedding.path[-1].shape.model._meta.pk
     mirrored_pk = mirrored._meta.pk
-    stored = get_collection(registry.spec(mirrored).collection_name).find(
+    stored = collection_for(mirrored).find(
         {embedding.mongo_id_path: {"$in": [to_bson(target_pk, pk) for pk in pks]}}, {"_id": 1})
     try:
         before = {from_bson(mirrored_pk, doc["_id"]) for doc in stored}
@@ -149,45 +148,14 @@ def documents_embedding(embedding: Embedding, pks: list[Any], using: str) -> set
     return now | before
 
 
-def _lock_documents(work: _Work, using: str) -> None:
-    """Serialize flushes per document: every key of the batch, in one sorted pass (no deadlocks)."""
-    keys = [f"{model._meta.label_lower}:{pk}" for model, pks in work.documents.items() for pk in pks]
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(h) FROM "
-            "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
-            [keys])
-
-
 def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
                      failures: dict[OutboxEntry, BaseException], using: str) -> int:
-    """Draw versions (the documents are locked), re-read the rows, render, write.
-
-    Raises :class:`MirrorUnavailable` when MongoDB cannot be reached.
-    """
-    spec = registry.spec(model)
-    pks = list(requested)
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
-        versions = [row[0] for row in cursor.fetchall()]
-    rows = fetch(spec.shape, pks, using)
-    pk_field = model._meta.pk
-    writes, by_id = [], {}
-    for pk, version in zip(pks, versions):
-        try:
-            document = render_instance(rows[pk], spec.shape) if pk in rows else None
-        except Exception as exc:
-            for entry in requested[pk]:
-                failures[entry] = exc
-            continue
-        id_ = to_bson(pk_field, pk)
-        by_id[id_] = pk
-        writes.append(VersionedWrite(id=id_, version=version, document=document))
-    outcome = write_versioned(get_collection(spec.collection_name), writes)
-    for id_, error in outcome.errors.items():
-        for entry in requested[by_id[id_]]:
+    """Mirror one model's documents of the batch (already locked); failures go to their rows."""
+    errors = mirror_documents(model, list(requested), using, lock=False)
+    for pk, error in errors.items():
+        for entry in requested[pk]:
             failures[entry] = error
-    return len(writes) - len(outcome.errors)
+    return len(requested) - len(errors)
 
 
 def _defer_to_relay(work: _Work, using: str) -> int:

@@ -69,3 +69,16 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.model_label}:{self.object_pk} ({self.state})"
+
+
+class SyncCheckpoint(models.Model):
+    """How far ``dualdb sync`` got for a model, so an interrupted backfill resumes there."""
+
+    model_label = models.CharField(max_length=200, primary_key=True)
+    last_pk = models.TextField(blank=True, default="")
+    rows_done = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "dualdb_sync_checkpoint"

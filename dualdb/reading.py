@@ -15,7 +15,7 @@ from querying.where import server_matches_elements
 
 from .capture import content_changed, uncommitted_models
 from .conf import dualdb_settings
-from .connection import get_collection
+from .aliases import collection_for
 from .registries import registry
 from .rendering import related_lookups
 
@@ -34,7 +34,7 @@ class DualDBSource:
         self.shape: Shape = self.spec.shape
 
     def collection(self) -> Collection:
-        return get_collection(self.spec.collection_name)
+        return collection_for(self.model)
 
     def postgres_queryset(self) -> models.QuerySet:
         """The ORM query the fallback runs: a bounded number of SQL queries, like the documents."""

@@ -12,8 +12,9 @@ from pymongo.errors import PyMongoError
 
 from querying.shape import DELETED_KEY
 
+from .aliases import collection_for
 from .conf import dualdb_settings
-from .connection import get_collection, redact
+from .connection import redact
 from .flush import FlushReport, flush
 from .registries import registry
 from .versioned import DELETED_AT_KEY
@@ -67,7 +68,7 @@ def purge_tombstones(now: datetime.datetime) -> None:
     cutoff = now - datetime.timedelta(seconds=dualdb_settings.TOMBSTONE_TTL_SECONDS)
     for model in registry.models():
         try:
-            get_collection(registry.spec(model).collection_name).delete_many(
+            collection_for(model).delete_many(
                 {DELETED_KEY: True, DELETED_AT_KEY: {"$lt": cutoff}})
         except PyMongoError as exc:
             logger.info("dualdb relay: tombstone purge skipped: %s", redact(str(exc)))

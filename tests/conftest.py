@@ -10,7 +10,7 @@ from django.test import override_settings
 from pymongo.database import Database
 from pymongo.uri_parser import parse_uri
 
-from dualdb import connection
+from dualdb import aliases, connection
 from tests.proxy import TcpProxy
 
 
@@ -37,6 +37,7 @@ def _clean_mongo_after_database_tests(request):
     """Tests that commit leave no documents behind (PostgreSQL is flushed after them too)."""
     yield
     marker = request.node.get_closest_marker("django_db")
+    aliases.forget()
     if marker and marker.kwargs.get("transaction"):
         database = connection.get_database()
         for name in database.list_collection_names():

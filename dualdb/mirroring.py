@@ -1,0 +1,65 @@
+"""Write the current PostgreSQL state of some rows into their documents, safely against races.
+
+Shared by the flush, the backfill and the repair: take each document's advisory
+lock (sorted, in one statement), draw ``_v`` from the ``dualdb_version`` sequence
+under it, re-read the rows, render, and write with compare-and-swap versions.
+Must run inside a transaction: the locks are held until it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connections, models
+
+from querying.codecs import to_bson
+
+from .aliases import collection_for
+from .registries import registry
+from .rendering import fetch, render_instance
+from .versioned import VersionedWrite, write_versioned
+
+
+def lock_documents(keys: Iterable[tuple[type[models.Model], Any]], using: str) -> None:
+    """Serialize writers per document: every key in one sorted pass, so two batches never deadlock."""
+    labels = [f"{model._meta.label_lower}:{pk}" for model, pk in keys]
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM "
+            "(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
+            [labels])
+
+
+def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, *,
+                     lock: bool = True) -> dict[Any, Exception]:
+    """Mirror these rows (a missing row becomes a tombstone); returns the errors by primary key.
+
+    ``lock=False`` when the caller already locked these documents. Raises
+    :class:`~dualdb.exceptions.MirrorUnavailable` when MongoDB cannot be reached.
+    """
+    if not pks:
+        return {}
+    if lock:
+        lock_documents(((model, pk) for pk in pks), using)
+    spec = registry.spec(model)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
+        versions = [row[0] for row in cursor.fetchall()]
+    rows = fetch(spec.shape, pks, using)
+    pk_field = model._meta.pk
+    errors: dict[Any, Exception] = {}
+    writes, by_id = [], {}
+    for pk, version in zip(pks, versions):
+        try:
+            document = render_instance(rows[pk], spec.shape) if pk in rows else None
+        except Exception as exc:  # an unmirrorable value: this document only
+            errors[pk] = exc
+            continue
+        id_ = to_bson(pk_field, pk)
+        by_id[id_] = pk
+        writes.append(VersionedWrite(id=id_, version=version, document=document))
+    outcome = write_versioned(collection_for(model), writes)
+    for id_, error in outcome.errors.items():
+        errors[by_id[id_]] = error
+    return errors
