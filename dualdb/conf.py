@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # How long a request may wait for MongoDB before giving up; keeps writes fast
     # during an outage (pymongo's own default is 30 s).
     "SERVER_SELECTION_TIMEOUT_MS": 2000,
+    # How long one MongoDB operation may wait for its answer: a server that accepts
+    # a request and never answers must not hang a request or a relay forever.
+    "SOCKET_TIMEOUT_MS": 30000,
     # Alias under which the same client is registered with mongoengine.
     "MONGOENGINE_ALIAS": "dualdb",
     # "realtime": flush on commit, relay as safety net; "relay": outbox only.

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
+from pymongo.collection import Collection
 
 from querying.codecs import to_bson
 
-from .aliases import collection_for
+from .aliases import physical_name
+from .connection import get_collection
 from .registries import registry
 from .rendering import fetch, render_instance
 from .versioned import VersionedWrite, write_versioned
@@ -31,17 +33,36 @@ def lock_documents(keys: Iterable[tuple[type[models.Model], Any]], using: str) -
             [labels])
 
 
-def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, *,
-                     lock: bool = True) -> dict[Any, Exception]:
+def collection_key(logical: str) -> str:
+    return f"dualdb-collection:{logical}"
+
+
+def live_collection(model: type[models.Model], using: str) -> Collection:
+    """The collection to write, resolved fresh under a shared lock that ``rebuild`` takes exclusively.
+
+    So a rebuild's switch waits for writes in flight, and no write lands in the
+    old collection after it.
+    """
+    logical = registry.spec(model).collection_name
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [collection_key(logical)])
+    return get_collection(physical_name(logical, fresh=True))
+
+
+def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, *, lock: bool = True,
+                     collection: Collection | None = None, expect_new: bool = False) -> dict[Any, Exception]:
     """Mirror these rows (a missing row becomes a tombstone); returns the errors by primary key.
 
-    ``lock=False`` when the caller already locked these documents. Raises
+    ``lock=False`` when the caller already locked these documents; *collection*
+    to write somewhere else than the live collection (a rebuild's new one);
+    *expect_new* when most documents do not exist yet (a backfill). Raises
     :class:`~dualdb.exceptions.MirrorUnavailable` when MongoDB cannot be reached.
     """
     if not pks:
         return {}
     if lock:
         lock_documents(((model, pk) for pk in pks), using)
+    target = collection if collection is not None else live_collection(model, using)
     spec = registry.spec(model)
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
@@ -59,7 +80,7 @@ def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, 
         id_ = to_bson(pk_field, pk)
         by_id[id_] = pk
         writes.append(VersionedWrite(id=id_, version=version, document=document))
-    outcome = write_versioned(collection_for(model), writes)
+    outcome = write_versioned(target, writes, expect_new=expect_new)
     for id_, error in outcome.errors.items():
         errors[by_id[id_]] = error
     return errors

@@ -50,8 +50,13 @@ def tombstone(id_: Any, version: int) -> dict[str, Any]:
             DELETED_AT_KEY: datetime.datetime.now(datetime.timezone.utc)}
 
 
-def write_versioned(collection: Collection, writes: list[VersionedWrite]) -> WriteOutcome:
-    """Apply *writes*; raises :class:`MirrorUnavailable` only when the server cannot be reached."""
+def write_versioned(collection: Collection, writes: list[VersionedWrite], *, expect_new: bool = False) -> WriteOutcome:
+    """Apply *writes*; raises :class:`MirrorUnavailable` only when the server cannot be reached.
+
+    *expect_new* (a backfill into an empty collection) tries plain inserts first and
+    reads versions only for documents that turn out to exist: an insert can only
+    succeed where nothing, not even a tombstone, is stored.
+    """
     outcome = WriteOutcome()
     pending = {write.id: write for write in writes}
     encoded = {}
@@ -61,6 +66,10 @@ def write_versioned(collection: Collection, writes: list[VersionedWrite]) -> Wri
         except UnmirrorableValue as exc:
             outcome.errors[write.id] = exc
             del pending[write.id]
+    if expect_new and pending:
+        ids = list(pending)
+        retry = _apply(collection, [InsertOne(encoded[id_]) for id_ in ids], ids, outcome)
+        pending = {id_: pending[id_] for id_ in retry}
     for _round in range(MAX_ROUNDS):
         if not pending:
             return outcome
@@ -107,16 +116,12 @@ def _stored_versions(collection: Collection, ids: list[Any]) -> dict[Any, int]:
 
 def _apply(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
     """Run one unordered batch; returns the ids that must be tried again."""
+    errors: list[dict[str, Any]] = []
     try:
-        result = collection.bulk_write(operations, ordered=False)
+        details = collection.bulk_write(operations, ordered=False).bulk_api_result
     except BulkWriteError as exc:
-        retry = set(ids)
-        for error in exc.details.get("writeErrors", []):
-            id_ = ids[error["index"]]
-            if error.get("code") != DUPLICATE_KEY:
-                outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {error.get('errmsg')}")
-                retry.discard(id_)
-        return retry
+        details = exc.details
+        errors = details.get("writeErrors", [])
     except ConnectionFailure:
         if len(operations) == 1 or not _server_answers(collection):
             raise MirrorUnavailable("MongoDB is unreachable") from None
@@ -126,11 +131,20 @@ def _apply(collection: Collection, operations: list, ids: list[Any], outcome: Wr
             outcome.errors[ids[0]] = UnmirrorableValue(f"MongoDB refused document {ids[0]!r}: {exc}")
             return set()
         return _apply_one_by_one(collection, operations, ids, outcome)
-    expected = len(operations)
-    if result.inserted_count + result.matched_count == expected:
-        outcome.written.update(ids)
-        return set()
-    return set(ids)  # some compare-and-swap lost: read the versions again
+    retry: set[Any] = set()
+    failed = set()
+    for error in errors:
+        failed.add(error["index"])
+        id_ = ids[error["index"]]
+        if error.get("code") == DUPLICATE_KEY:  # inserted meanwhile: read its version again
+            retry.add(id_)
+        else:
+            outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {error.get('errmsg')}")
+    replaced = [index for index, operation in enumerate(operations) if isinstance(operation, ReplaceOne)]
+    if details.get("nMatched", 0) < len(replaced):  # a compare-and-swap lost: read those versions again
+        retry |= {ids[index] for index in replaced if index not in failed}
+    outcome.written |= {id_ for index, id_ in enumerate(ids) if index not in failed and id_ not in retry}
+    return retry
 
 
 def _apply_one_by_one(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
