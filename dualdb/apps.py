@@ -12,6 +12,8 @@ class DualDBConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, conf  # noqa: F401  (registers checks and the setting_changed receiver)
+        from . import redaction
         from .receivers import connect_receivers
 
         connect_receivers()
+        redaction.install()

@@ -8,6 +8,7 @@ thread-safe). The same client is registered with mongoengine under
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, unquote
 import threading
 from typing import Any
 
@@ -40,14 +41,23 @@ def redact_uri(uri: str) -> str:
     return _CREDENTIALS.sub(hide, uri)
 
 
+def configured_password(uri: str) -> str | None:
+    """The password in *uri*, read from its text (no DNS lookup, unlike ``parse_uri`` on ``+srv``)."""
+    match = _CREDENTIALS.match(uri)
+    if not match or ":" not in match["userinfo"]:
+        return None
+    return unquote(match["userinfo"].partition(":")[2]) or None
+
+
 def redact(text: str) -> str:
     """Remove credentials of the configured MongoDB URL from any message."""
     text = redact_uri(text)
-    try:
-        password = parse_uri(dualdb_settings.MONGO_URL).get("password")
-    except Exception:  # an unparsable URL has no password we could know of
-        password = None
-    return text.replace(password, "***") if password else text
+    password = configured_password(dualdb_settings.MONGO_URL)
+    if not password:
+        return text
+    for form in {password, quote(password, safe="")}:
+        text = text.replace(form, "***")
+    return text
 
 
 def database_name_from_uri(uri: str) -> str:

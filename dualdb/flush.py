@@ -11,7 +11,8 @@ One flush is one PostgreSQL transaction:
    a later ``_v`` therefore always means a later read, whatever order the writing
    transactions committed in;
 4. write with :func:`~dualdb.versioned.write_versioned`, then delete the rows
-   that succeeded and count an attempt on the rest.
+   that succeeded and count an attempt on the rest;
+5. once that commits, tell :mod:`dualdb.signals` receivers what happened.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import models, transaction
@@ -26,7 +28,7 @@ from pymongo.errors import PyMongoError
 
 from querying.codecs import from_bson, to_bson
 
-from . import outbox
+from . import outbox, signals
 from .aliases import collection_for
 from .capture import relation_key
 from .exceptions import MirrorUnavailable
@@ -85,6 +87,8 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
         if not entries:
             return report
         work = _Work()
+        written: dict[type[models.Model], list[Any]] = {}
+        dead: list[OutboxEntry] = []
         try:
             for entry in entries:
                 try:
@@ -98,7 +102,8 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
             else:
                 lock_documents(((model, pk) for model, pks in work.documents.items() for pk in pks), using)
                 for model, pks in work.documents.items():
-                    report.documents += _write_documents(model, pks, work.failures, using)
+                    written[model] = _write_documents(model, pks, work.failures, using)
+                    report.documents += len(written[model])
         except MirrorUnavailable as outage:
             # One timeout per batch, not one per row: the rest of the batch waits too.
             work.failures.update({entry: outage for entry in entries if entry not in work.failures})
@@ -106,8 +111,11 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
         outbox.complete(done, using)
         if work.failures:
             report.failed = len(work.failures)
-            report.dead = len(outbox.fail(work.failures, using))
+            dead = outbox.fail(work.failures, using)
+            report.dead = len(dead)
             _log_failures(work.failures)
+        # After commit: receivers see only outcomes that stick, and cannot break this transaction.
+        transaction.on_commit(partial(signals.announce_flush, written, work.failures, dead), using=using, robust=True)
     return report
 
 
@@ -149,13 +157,16 @@ def documents_embedding(embedding: Embedding, pks: list[Any], using: str) -> set
 
 
 def _write_documents(model: type[models.Model], requested: dict[Any, list[OutboxEntry]],
-                     failures: dict[OutboxEntry, BaseException], using: str) -> int:
-    """Mirror one model's documents of the batch (already locked); failures go to their rows."""
+                     failures: dict[OutboxEntry, BaseException], using: str) -> list[Any]:
+    """Mirror one model's documents of the batch (already locked); failures go to their rows.
+
+    Returns the primary keys of the documents written.
+    """
     errors = mirror_documents(model, list(requested), using, lock=False)
     for pk, error in errors.items():
         for entry in requested[pk]:
             failures[entry] = error
-    return len(requested) - len(errors)
+    return [pk for pk in requested if pk not in errors]
 
 
 def _defer_to_relay(work: _Work, using: str) -> int:

@@ -52,6 +52,9 @@ class MongoQuerySet:
         self._fields: tuple[str, ...] | None = None
         self._result_cache: list[Any] | None = None
         self.served_by: str | None = None  # "mongodb" or "postgresql", once evaluated
+        # Django's generic views clone a class-level queryset only when it is a QuerySet;
+        # the object .mongo() returns therefore never caches, so it never serves stale rows.
+        self._is_root = True
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -66,17 +69,27 @@ class MongoQuerySet:
         clone._steps = [*self._steps, step] if step else list(self._steps)
         clone._result_cache = None
         clone.served_by = None
+        clone._is_root = False
         return clone
 
     def _postgres(self) -> models.QuerySet:
-        """The same query on PostgreSQL, replayed step by step on the ORM."""
-        queryset = self._source.postgres_queryset()
-        if self._iterable_class is ModelIterable:
-            queryset = queryset.distinct()  # a document is one row, however many joins matched it
+        """The same query on PostgreSQL, replayed step by step on the ORM.
+
+        Filters run in a subquery of primary keys, so each document is one row, as
+        in MongoDB, however many joins matched it; the rest applies on top.
+        """
+        base = self._source.postgres_queryset()
+        matching, shaping = base, []
         for name, args, kwargs in self._steps:
             if name == "raw":
                 raise UnsupportedLookup(self.model._meta.label, "raw()", None,
                                         "a raw MongoDB filter cannot run on PostgreSQL")
+            if name in ("filter", "exclude", "none"):
+                matching = getattr(matching, name)(*args, **kwargs)
+            else:
+                shaping.append((name, args, kwargs))
+        queryset = base.filter(pk__in=matching.order_by().values("pk")) if matching is not base else base
+        for name, args, kwargs in shaping:
             queryset = queryset[args[0]] if name == "__getitem__" else getattr(queryset, name)(*args, **kwargs)
         return queryset
 
@@ -106,9 +119,13 @@ class MongoQuerySet:
 
     # --- evaluation -------------------------------------------------------------
 
-    def _fetch_all(self) -> None:
-        if self._result_cache is None:
-            self._result_cache = self._run(self._mongo_results, list)
+    def _fetch_all(self) -> list[Any]:
+        if self._result_cache is not None:
+            return self._result_cache
+        results = self._run(self._mongo_results, list)
+        if not self._is_root:
+            self._result_cache = results
+        return results
 
     def _mongo_results(self) -> list[Any]:
         if self._expands_rows() and self.query.is_sliced:
@@ -122,16 +139,13 @@ class MongoQuerySet:
             "__" in name for name in self.value_names())
 
     def __iter__(self) -> Iterator[Any]:
-        self._fetch_all()
-        return iter(self._result_cache)
+        return iter(self._fetch_all())
 
     def __len__(self) -> int:
-        self._fetch_all()
-        return len(self._result_cache)
+        return len(self._fetch_all())
 
     def __bool__(self) -> bool:
-        self._fetch_all()
-        return bool(self._result_cache)
+        return bool(self._fetch_all())
 
     def __repr__(self) -> str:
         data = list(self[: REPR_OUTPUT_SIZE + 1])

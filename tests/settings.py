@@ -23,6 +23,9 @@ except KeyError as missing:
     ) from None
 
 
+RUN_ID = os.environ.get("DUALDB_TEST_RUN_ID") or uuid.uuid4().hex[:8]
+
+
 def _database_from_url(url: str) -> dict:
     params = conninfo_to_dict(url)
     return {
@@ -32,7 +35,8 @@ def _database_from_url(url: str) -> dict:
         "PASSWORD": params.get("password", ""),
         "HOST": params.get("host", ""),
         "PORT": params.get("port", ""),
-        "TEST": {"NAME": f"test_{params.get('dbname', 'dualdb')}"},
+        # Per run, so two runs on one server (two checkouts, CI beside a developer) never collide.
+        "TEST": {"NAME": f"test_{params.get('dbname', 'dualdb')}_{RUN_ID}"},
     }
 
 
@@ -56,10 +60,37 @@ TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "dualdb",
     "tests.testapp",
+]
+
+# The admin, for the tests that drive it through its real URLs.
+ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
 ]
 
 DATABASES = {"default": _database_from_url(DATABASE_URL)}

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -70,24 +71,34 @@ def test_sync_backfills_20k_rows_and_check_reports_no_drift(settings):
 
 
 def test_a_killed_sync_resumes_without_redoing_or_duplicating(settings):
-    make_books(3_000, settings)
+    pks = make_books(3_000, settings)
+    blocker = pks[1_200]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
            "DUALDB_TEST_MONGO_DATABASE": connection.get_database().name,
            "DUALDB_TEST_POSTGRES_NAME": pg_connection.settings_dict["NAME"]}
+    # Hold one document's advisory lock from another session, so the sync is killed while it
+    # waits in PostgreSQL (kill -9 in the middle of a FerretDB write can wedge FerretDB v1).
+    other = psycopg.connect(**{k: v for k, v in pg_connection.get_connection_params().items() if k != "cursor_factory"},
+                            autocommit=True)
+    other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [f"testapp.book:{blocker}"])
     worker = subprocess.Popen([sys.executable, "-m", "django", "dualdb", "sync", "testapp.Book", "--batch-size", "100"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not SyncCheckpoint.objects.filter(rows_done__gte=500).exists():
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not SyncCheckpoint.objects.filter(rows_done__gte=1_200).exists():
+            time.sleep(0.05)
+        time.sleep(0.5)  # now blocked on the lock
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    finally:
+        other.close()
     checkpoint = SyncCheckpoint.objects.get(model_label="testapp.book")
-    assert 500 <= checkpoint.rows_done < 3_000
+    assert checkpoint.rows_done == 1_200
 
     report = backfill(Book, batch_size=500)
 
     assert report.resumed_after == checkpoint.last_pk
-    assert report.rows == 3_000 - checkpoint.rows_done
+    assert report.rows == 3_000 - 1_200
     assert dualdb.collection_for(Book).count_documents({}) == 3_000
     assert check(Book).drift == 0
 

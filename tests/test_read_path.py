@@ -321,3 +321,13 @@ def test_distinct_on_fields_is_unsupported_unless_falling_back(catalogue):
         Book.objects.mongo().distinct("title")
     titles = list(Book.objects.mongo(fallback=True).order_by("title").distinct("title").values_list("title", flat=True))
     assert titles == list(Book.objects.order_by("title").distinct("title").values_list("title", flat=True))
+
+
+def test_the_queryset_mongo_returns_never_caches_so_a_view_attribute_stays_fresh(catalogue):
+    shared = Book.objects.mongo()
+    before = len(list(shared))
+    dualdb.collection_for(Book).delete_one({"_id": catalogue["books"][0].pk})
+    try:
+        assert len(list(shared)) == before - 1
+    finally:
+        dualdb.sync(Book, [catalogue["books"][0].pk])
