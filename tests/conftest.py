@@ -10,8 +10,17 @@ from django.test import override_settings
 from pymongo.database import Database
 from pymongo.uri_parser import parse_uri
 
+from hypothesis import settings as hypothesis_settings
+
 from dualdb import aliases, connection
 from tests.proxy import TcpProxy
+
+
+# CI replays the same examples every run (a red build always means a change broke it);
+# local runs explore new random examples each time, and failures are kept in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session", autouse=True)
