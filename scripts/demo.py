@@ -72,6 +72,15 @@ def mirror_a_few_books() -> None:
     print("\nauthor.save() after a rename re-rendered the book that embeds the author:")
     pprint(dualdb.collection_for(Book).find_one({"_id": book.pk}, {"author": 1, "_v": 1}), sort_dicts=False)
 
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        books = Book.objects.mongo().filter(author__name__icontains="le guin", tags__name="utopia").order_by("-published")
+        rows = [(b.title, b.author.name, b.author.publisher.name, [t.name for t in b.tags.all()]) for b in books]
+    print(f"\nBook.objects.mongo().filter(author__name__icontains='le guin', tags__name='utopia'): {rows}")
+    print(f"SQL queries for that read, relations included: {len(queries)}")
+
 
 if __name__ == "__main__":
     configure()
