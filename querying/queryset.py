@@ -104,12 +104,16 @@ class MongoQuerySet:
                 self.served_by = "mongodb"
                 return result
             except ConnectionFailure as exc:
-                if self._source.fallback_policy() == "raise":
-                    raise fallback.MongoUnavailable(self.model._meta.label) from exc
-                fallback.note_outage(self.model._meta.label, exc)
+                self._outage(exc)
         fallback.note_postgres_read(reason or "outage")
         self.served_by = "postgresql"
         return on_postgres(self._postgres())
+
+    def _outage(self, error: ConnectionFailure) -> None:
+        """MongoDB is unreachable: raise if so configured, else note it (logged once per window)."""
+        if self._source.fallback_policy() == "raise":
+            raise fallback.MongoUnavailable(self.model._meta.label) from error
+        fallback.note_outage(self.model._meta.label, error)
 
     def _documents(self, *, sliced: bool = True) -> list[dict[str, Any]]:
         query = self.query
@@ -171,7 +175,8 @@ class MongoQuerySet:
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[Any]:
         """Stream results without caching them, ``chunk_size`` documents per round trip."""
-        if self.query.postgres_only_reason or self._source.must_read_postgres() or self._expands_rows():
+        if (self.query.postgres_only_reason or self.query.needs_elem_match or self._expands_rows()
+                or self._source.must_read_postgres()):
             yield from self._run(lambda: list(self), lambda queryset: list(queryset.iterator(chunk_size=chunk_size)))
             return
         try:
@@ -179,9 +184,8 @@ class MongoQuerySet:
             documents = iter(cursor)
             first = next(documents, None)
         except ConnectionFailure as exc:
-            if self._source.fallback_policy() == "raise":
-                raise fallback.MongoUnavailable(self.model._meta.label) from exc
-            fallback.note_outage(self.model._meta.label, exc)
+            self._outage(exc)
+            fallback.note_postgres_read("outage")
             yield from self._postgres().iterator(chunk_size=chunk_size)
             return
         if first is not None:

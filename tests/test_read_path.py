@@ -111,6 +111,10 @@ def test_one_filter_call_means_the_same_related_row(catalogue):
     if not native:
         with pytest.raises(UnsupportedLookup, match="same related row"):
             list(Book.objects.mongo().filter(tags__name="classic", tags__id=tag))
+        with pytest.raises(UnsupportedLookup, match="same related row"):
+            list(Book.objects.mongo().filter(tags__name="classic", tags__id=tag).iterator())
+    assert [b.pk for b in Book.objects.mongo(fallback=True).filter(tags__name="classic", tags__id=tag).order_by("pk").iterator()] == [
+        b.pk for b in one]
     two = Book.objects.mongo().filter(tags__name="sf").filter(tags__id=tag).order_by("pk")
     same(two, Book.objects.filter(tags__name="sf").filter(tags__id=tag).distinct().order_by("pk"))
     assert two.served_by == "mongodb"
