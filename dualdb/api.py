@@ -8,7 +8,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 
 from .capture import content_changed
-from .flush import FlushReport, flush
+from .flush import FlushReport, flush_ids
 from .registries import registry
 from .rendering import fetch, render_instance
 
@@ -20,10 +20,7 @@ def sync(model: type[models.Model], pks: Iterable[Any], *, using: str = DEFAULT_
     """
     with transaction.atomic(using=using):
         ids = content_changed(model, list(pks), using, flush_on_commit=False)
-    report = FlushReport()
-    for start in range(0, len(ids), 500):
-        report.add(flush(ids[start:start + 500], using=using))
-    return report
+    return flush_ids(ids, using=using)
 
 
 def render(instance: models.Model, *, using: str | None = None) -> dict[str, Any] | None:

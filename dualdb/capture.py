@@ -121,17 +121,15 @@ def _buffer(using: str) -> list[int]:
 
 def flush_after_commit(using: str) -> None:
     """Mirror what this thread just committed; a failure stays queued and never reaches the caller."""
-    from .flush import flush
+    from .flush import flush_ids
 
     ids = _buffer(using)
     if not ids:
         return
     taken = list(ids)
     ids.clear()
-    batch = dualdb_settings.BATCH_SIZE
     try:
-        for start in range(0, len(taken), batch):
-            flush(taken[start:start + batch], using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
+        flush_ids(taken, using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
     except Exception as exc:  # the relay retries; the user's request must not fail
         logger.warning("dualdb: mirroring %d outbox rows after commit failed, left for the relay: %s",
                        len(taken), redact(f"{type(exc).__name__}: {exc}"))

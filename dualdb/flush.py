@@ -31,6 +31,7 @@ from querying.codecs import from_bson, to_bson
 from . import outbox, signals
 from .aliases import collection_for
 from .capture import relation_key
+from .conf import dualdb_settings
 from .exceptions import MirrorUnavailable
 from .mirroring import lock_documents, mirror_documents
 from .models import OutboxEntry
@@ -74,11 +75,18 @@ class _Work:
         return sum(len(pks) for pks in self.documents.values())
 
 
+def flush_ids(ids: list[int], *, using: str = "default", fanout_limit: int | None = None) -> FlushReport:
+    """Mirror exactly these outbox rows, ``BATCH_SIZE`` per transaction (one :func:`flush` claims one batch)."""
+    report = FlushReport()
+    batch = dualdb_settings.BATCH_SIZE
+    for start in range(0, len(ids), batch):
+        report.add(flush(ids[start:start + batch], using=using, fanout_limit=fanout_limit))
+    return report
+
+
 def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | None = None,
           fanout_limit: int | None = None, ignore_backoff: bool = False) -> FlushReport:
     """Mirror one batch of outbox rows: the given *ids*, or the oldest due ones."""
-    from .conf import dualdb_settings
-
     limit = limit or dualdb_settings.BATCH_SIZE
     report = FlushReport()
     with transaction.atomic(using=using):
@@ -120,7 +128,7 @@ def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | 
 
 
 def _plan(entry: OutboxEntry, work: _Work, using: str) -> None:
-    model = registry.model_for_label(entry.model_label) if entry.kind == OutboxEntry.Kind.SYNC else _any_model(entry.model_label)
+    model = _any_model(entry.model_label)
     pk = model._meta.pk.to_python(entry.object_pk)
     if entry.kind == OutboxEntry.Kind.SYNC:
         work.add(model, pk, entry)
@@ -182,7 +190,10 @@ def _defer_to_relay(work: _Work, using: str) -> int:
 def _any_model(label: str) -> type[models.Model]:
     from django.apps import apps
 
-    return apps.get_model(label)
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        raise LookupError(f"the outbox names {label!r}, which is not an installed model") from None
 
 
 def _parse_relation(key: str) -> tuple[models.Field, bool]:

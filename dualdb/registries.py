@@ -53,7 +53,6 @@ class MirrorRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._specs: dict[type[models.Model], MirrorSpec] | None = None
-        self._by_label: dict[str, type[models.Model]] = {}
         self._content: dict[type[models.Model], list[Embedding]] = {}
         self._links: dict[tuple[Field, bool], list[Embedding]] = {}
 
@@ -84,7 +83,6 @@ class MirrorRegistry:
                 content[relation.shape.model].append(Embedding(model, path))
                 if relation.field.many_to_many:
                     links[_link_key(relation)].append(Embedding(model, path[:-1]))
-        self._by_label = {model._meta.label_lower: model for model in specs}
         self._content = dict(content)
         self._links = dict(links)
         self._specs = specs
@@ -110,10 +108,6 @@ class MirrorRegistry:
 
     def shape(self, model: type[models.Model]) -> Shape:
         return self.spec(model).shape
-
-    def model_for_label(self, label: str) -> type[models.Model]:
-        self._ensure()
-        return self._by_label[label.lower()]
 
     def embeddings_of(self, model: type[models.Model]) -> list[Embedding]:
         """Documents that embed objects of *model* (its own collection not included)."""

@@ -6,7 +6,7 @@ import datetime
 import logging
 import threading
 
-from django.db import DEFAULT_DB_ALIAS, close_old_connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import InterfaceError, OperationalError
 from pymongo.errors import PyMongoError
 
@@ -39,17 +39,14 @@ def run_relay(*, once: bool = False, stop: threading.Event | None = None, using:
             report = flush(using=using, limit=batch_size, ignore_backoff=once)
         except (OperationalError, InterfaceError) as exc:
             logger.warning("dualdb relay: PostgreSQL connection lost, reconnecting: %s", exc)
-            close_old_connections()
-            from django.db import connections
-
-            connections[using].close()
+            connections[using].close()  # the next batch opens a fresh one
             stop.wait(dualdb_settings.RELAY_POLL_SECONDS)
             continue
         except Exception as exc:  # a relay must outlive any one bad batch
-            logger.exception("dualdb relay: batch failed, retrying: %s", redact(str(exc)))
-            stop.wait(dualdb_settings.RELAY_POLL_SECONDS)
             if once:
                 raise
+            logger.exception("dualdb relay: batch failed, retrying: %s", redact(str(exc)))
+            stop.wait(dualdb_settings.RELAY_POLL_SECONDS)
             continue
         totals.add(report)
         if once and (report.claimed == 0 or report.failed == report.claimed):

@@ -177,7 +177,7 @@ class MongoQuerySet:
         """Stream results without caching them, ``chunk_size`` documents per round trip."""
         if (self.query.postgres_only_reason or self.query.needs_elem_match or self._expands_rows()
                 or self._source.must_read_postgres()):
-            yield from self._run(lambda: list(self), lambda queryset: list(queryset.iterator(chunk_size=chunk_size)))
+            yield from self._run(self._mongo_results, lambda queryset: list(queryset.iterator(chunk_size=chunk_size)))
             return
         try:
             cursor = self.query.cursor(self._source.collection(), batch_size=chunk_size)
