@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+import pymongo
 from django.db import models, transaction
 
 from .conf import dualdb_settings
@@ -129,7 +130,10 @@ def flush_after_commit(using: str) -> None:
     taken = list(ids)
     ids.clear()
     try:
-        flush_ids(taken, using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT)
+        # The writer's request waits at most this long, for MongoDB and for document locks alike.
+        budget_ms = dualdb_settings.REALTIME_TIMEOUT_MS
+        with pymongo.timeout(budget_ms / 1000):
+            flush_ids(taken, using=using, fanout_limit=dualdb_settings.REALTIME_FANOUT_LIMIT, lock_timeout_ms=budget_ms)
     except Exception as exc:  # the relay retries; the user's request must not fail
         logger.warning("dualdb: mirroring %d outbox rows after commit failed, left for the relay: %s",
                        len(taken), redact(f"{type(exc).__name__}: {exc}"))

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     # How long a request may wait for MongoDB before giving up; keeps writes fast
     # during an outage (pymongo's own default is 30 s).
     "SERVER_SELECTION_TIMEOUT_MS": 2000,
+    # How long opening a connection (TCP and the handshake) may take: pymongo's own
+    # 20 s would let a hung server (accepting, never answering) stall each write.
+    "CONNECT_TIMEOUT_MS": 2000,
     # How long one MongoDB operation may wait for its answer: a server that accepts
     # a request and never answers must not hang a request or a relay forever.
     "SOCKET_TIMEOUT_MS": 30000,
@@ -32,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "MODE": "realtime",
     # Outbox rows claimed per relay batch / per flush transaction.
     "BATCH_SIZE": 500,
+    # The most one commit waits for its on-commit flush (every MongoDB round trip of
+    # it, pymongo's client-side operation timeout); past it the rows wait for the relay.
+    "REALTIME_TIMEOUT_MS": 3000,
     # A fan-out larger than this is left to the relay instead of the writer's request.
     "REALTIME_FANOUT_LIMIT": 1000,
     # Attempts before an outbox row is dead-lettered.

@@ -80,6 +80,7 @@ def get_client() -> MongoClient:
             _database_name = database_name_from_uri(uri)
             options: dict[str, Any] = {
                 "serverSelectionTimeoutMS": dualdb_settings.SERVER_SELECTION_TIMEOUT_MS,
+                "connectTimeoutMS": dualdb_settings.CONNECT_TIMEOUT_MS,
                 "socketTimeoutMS": dualdb_settings.SOCKET_TIMEOUT_MS,
                 "uuidRepresentation": "standard",
                 "tz_aware": True,

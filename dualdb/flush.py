@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from pymongo.errors import PyMongoError
 
 from querying.codecs import from_bson, to_bson
@@ -75,21 +75,32 @@ class _Work:
         return sum(len(pks) for pks in self.documents.values())
 
 
-def flush_ids(ids: list[int], *, using: str = "default", fanout_limit: int | None = None) -> FlushReport:
+def flush_ids(ids: list[int], *, using: str = "default", fanout_limit: int | None = None,
+              lock_timeout_ms: int | None = None) -> FlushReport:
     """Mirror exactly these outbox rows, ``BATCH_SIZE`` per transaction (one :func:`flush` claims one batch)."""
     report = FlushReport()
     batch = dualdb_settings.BATCH_SIZE
     for start in range(0, len(ids), batch):
-        report.add(flush(ids[start:start + batch], using=using, fanout_limit=fanout_limit))
+        report.add(flush(ids[start:start + batch], using=using, fanout_limit=fanout_limit,
+                         lock_timeout_ms=lock_timeout_ms))
     return report
 
 
 def flush(ids: list[int] | None = None, *, using: str = "default", limit: int | None = None,
-          fanout_limit: int | None = None, ignore_backoff: bool = False) -> FlushReport:
-    """Mirror one batch of outbox rows: the given *ids*, or the oldest due ones."""
+          fanout_limit: int | None = None, ignore_backoff: bool = False,
+          lock_timeout_ms: int | None = None) -> FlushReport:
+    """Mirror one batch of outbox rows: the given *ids*, or the oldest due ones.
+
+    *lock_timeout_ms* bounds the wait for document locks another flush holds (a
+    writer's on-commit flush must not queue behind a slow relay batch): past it
+    PostgreSQL raises and the whole batch stays queued, untouched, for the relay.
+    """
     limit = limit or dualdb_settings.BATCH_SIZE
     report = FlushReport()
     with transaction.atomic(using=using):
+        if lock_timeout_ms is not None:
+            with connections[using].cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout_ms)}ms"])
         entries = outbox.claim(ids, limit, using, ignore_backoff=ignore_backoff)
         report.claimed = len(entries)
         if not entries:

@@ -27,6 +27,11 @@ from .exceptions import MirrorUnavailable, UnmirrorableValue
 DELETED_AT_KEY = "_deleted_at"
 DUPLICATE_KEY = 11000
 MAX_ROUNDS = 4
+# Replaces per command. FerretDB v1 runs each statement of an update command on a
+# SQLite connection of its own and holds them all until the command ends: past its
+# pool of 100 the command (and every later one) hangs, and concurrent commands can
+# starve each other well below that. MongoDB is indifferent to the split.
+REPLACES_PER_COMMAND = 16
 
 
 @dataclass
@@ -87,7 +92,7 @@ def write_versioned(collection: Collection, writes: list[VersionedWrite], *, exp
             ids.append(id_)
         if not operations:
             return outcome
-        failed = _apply(collection, operations, ids, outcome)
+        failed = _apply_in_commands(collection, operations, ids, outcome)
         # Whatever did not apply (a concurrent late write won the race) is read again.
         pending = {id_: pending[id_] for id_ in failed}
     for id_ in pending:
@@ -114,6 +119,18 @@ def _stored_versions(collection: Collection, ids: list[Any]) -> dict[Any, int]:
         raise MirrorUnavailable(str(exc)) from exc
 
 
+def _apply_in_commands(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
+    """All inserts in one command, replaces a few at a time (see ``REPLACES_PER_COMMAND``)."""
+    inserts = [index for index, operation in enumerate(operations) if isinstance(operation, InsertOne)]
+    replaces = [index for index, operation in enumerate(operations) if not isinstance(operation, InsertOne)]
+    groups = [inserts] if inserts else []
+    groups += [replaces[start:start + REPLACES_PER_COMMAND] for start in range(0, len(replaces), REPLACES_PER_COMMAND)]
+    retry: set[Any] = set()
+    for group in groups:
+        retry |= _apply(collection, [operations[i] for i in group], [ids[i] for i in group], outcome)
+    return retry
+
+
 def _apply(collection: Collection, operations: list, ids: list[Any], outcome: WriteOutcome) -> set[Any]:
     """Run one unordered batch; returns the ids that must be tried again."""
     errors: list[dict[str, Any]] = []
@@ -127,6 +144,8 @@ def _apply(collection: Collection, operations: list, ids: list[Any], outcome: Wr
             raise MirrorUnavailable("MongoDB is unreachable") from None
         return _apply_one_by_one(collection, operations, ids, outcome)
     except PyMongoError as exc:
+        if exc.timeout:  # the caller's time budget ran out (pymongo.timeout): an outage, not this document
+            raise MirrorUnavailable(f"MongoDB did not answer in time: {exc}") from exc
         if len(operations) == 1:
             outcome.errors[ids[0]] = UnmirrorableValue(f"MongoDB refused document {ids[0]!r}: {exc}")
             return set()
@@ -158,6 +177,8 @@ def _apply_one_by_one(collection: Collection, operations: list, ids: list[Any], 
                 raise
             outcome.errors[id_] = UnmirrorableValue(f"MongoDB dropped the connection on document {id_!r}")
         except PyMongoError as exc:
+            if exc.timeout:
+                raise MirrorUnavailable(f"MongoDB did not answer in time: {exc}") from exc
             outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {exc}")
     return retry
 

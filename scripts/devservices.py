@@ -189,6 +189,13 @@ def ferret_build() -> Path:
     return FERRET_BIN
 
 
+def ferret_command(binary: Path, data: Path, port: int, debug_port: int) -> list[str]:
+    """FerretDB over SQLite in *data*, on loopback only (the test suite starts private ones too)."""
+    return [str(binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+            f"--listen-addr=127.0.0.1:{port}", f"--debug-addr=127.0.0.1:{debug_port}",
+            f"--state-dir={data.parent}", "--telemetry=disable", "--log-level=warn"]
+
+
 def ferret_pid() -> int | None:
     try:
         pid = int(FERRET_PID.read_text())
@@ -207,9 +214,7 @@ def ferret_up() -> None:
     FERRET_DATA.mkdir(parents=True, exist_ok=True)
     with open(FERRET_LOG, "ab") as out:
         process = subprocess.Popen(
-            [str(binary), "--handler=sqlite", f"--sqlite-url=file:{FERRET_DATA}/",
-             f"--listen-addr=127.0.0.1:{chosen['ferretdb']}", f"--debug-addr=127.0.0.1:{chosen['ferretdb_debug']}",
-             f"--state-dir={FERRET_DATA.parent}", "--telemetry=disable", "--log-level=warn"],
+            ferret_command(binary, FERRET_DATA, chosen["ferretdb"], chosen["ferretdb_debug"]),
             stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True)
     FERRET_PID.write_text(str(process.pid))
     wait_for("FerretDB", ferret_ready)

@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 
 from dualdb import aliases, connection
 from tests.proxy import TcpProxy
+from tests.servers import PrivateMongoServer
 
 
 # CI replays the same examples every run (a red build always means a change broke it);
@@ -69,6 +70,22 @@ def mongo_through_proxy(settings):
     with override_settings(DUALDB=proxied):
         yield proxy
     proxy.cut()
+
+
+@pytest.fixture
+def private_mongo(settings, tmp_path):
+    """dualdb pointed at a server process of the test's own, to pause, kill and restart.
+
+    Timeouts are short so an outage costs each write well under a second.
+    """
+    server = PrivateMongoServer(tmp_path / "mongo").start()
+    database = connection.get_database().name
+    own = {**settings.DUALDB, "MONGO_URL": f"{server.url}/{database}", "SERVER_SELECTION_TIMEOUT_MS": 300,
+           "SOCKET_TIMEOUT_MS": 1500, "REALTIME_TIMEOUT_MS": 1000, "RETRY_BACKOFF_SECONDS": 0.05}
+    with override_settings(DUALDB=own):
+        yield server
+    connection.close_client()
+    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,29 @@
-"""A loopback TCP proxy the tests can cut, to take MongoDB away from the app for real."""
+"""A loopback TCP proxy the tests can cut, stall, or make lose one acknowledgement.
+
+It forwards whole MongoDB wire-protocol messages (a 4-byte little-endian length
+opens each), so it can recognise a command going in and its reply coming back.
+"""
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
+
+import bson
+
+HEADER = struct.Struct("<iiii")  # messageLength, requestID, responseTo, opCode
+OP_MSG = 2013
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to *target*; :meth:`cut` closes everything and refuses new connections."""
+    """Forwards 127.0.0.1:<port> to *target*.
+
+    :meth:`cut` closes everything and refuses new connections; :meth:`stall` keeps
+    connections open but forwards nothing (a hung server); :meth:`drop_reply_to`
+    lets the next such command reach the server, then closes the connection
+    instead of passing its reply back: applied, never acknowledged.
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -15,6 +31,11 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._drop_command: str | None = None
+        self._doomed_requests: set[int] = set()
+        self.dropped: list[str] = []
 
     @staticmethod
     def _free_port() -> int:
@@ -28,6 +49,7 @@ class TcpProxy:
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self._listener = listener
+        self._flowing.set()
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
         return self
 
@@ -39,11 +61,20 @@ class TcpProxy:
         with self._lock:
             connections, self._connections = self._connections, set()
         for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+            _close(conn)
+        self._flowing.set()  # let stalled pipes notice their sockets are gone
+
+    def stall(self) -> None:
+        """Stop forwarding in both directions, connections left open: the server hangs."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def drop_reply_to(self, command: str) -> None:
+        """Arm: the next *command* (``"insert"``, ``"update"``...) is applied but its reply is lost."""
+        with self._lock:
+            self._drop_command = command
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -59,19 +90,61 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._connections |= {client, upstream}
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(client, upstream, self._requests), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, self._replies), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _requests(self, header: tuple[int, int, int, int], body: bytes) -> bool:
+        """Note the request id of an armed command; always forwarded."""
+        _, request_id, _, op_code = header
+        if self._drop_command is not None and op_code == OP_MSG:
+            command = _command_name(body)
+            with self._lock:
+                if command == self._drop_command:
+                    self._drop_command = None
+                    self._doomed_requests.add(request_id)
+                    self.dropped.append(command)
+        return True
+
+    def _replies(self, header: tuple[int, int, int, int], body: bytes) -> bool:
+        """Forward unless this replies to a doomed request."""
+        with self._lock:
+            if header[2] in self._doomed_requests:
+                self._doomed_requests.discard(header[2])
+                return False
+        return True
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, inspect) -> None:
+        buffer = b""
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                buffer += data
+                while len(buffer) >= HEADER.size and len(buffer) >= (length := HEADER.unpack_from(buffer)[0]):
+                    message, buffer = buffer[:length], buffer[length:]
+                    self._flowing.wait()
+                    if not inspect(HEADER.unpack_from(message), message[HEADER.size:]):
+                        raise OSError("reply dropped on purpose")
+                    sink.sendall(message)
         except OSError:
             pass
         finally:
-            for conn in (source, sink):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _close(source)
+            _close(sink)
+
+
+def _command_name(body: bytes) -> str | None:
+    """The first key of an OP_MSG's body section (kind 0 follows the 4-byte flags)."""
+    if len(body) < 5 or body[4] != 0:
+        return None
+    try:
+        document = bson.decode(body[5:5 + struct.unpack_from("<i", body, 5)[0]])
+    except Exception:
+        return None
+    return next(iter(document), None)
+
+
+def _close(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()

@@ -7,6 +7,7 @@ database, dropped when the run ends.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -99,6 +100,8 @@ if os.environ.get("DUALDB_TEST_POSTGRES_NAME"):  # a child process joins the run
 
 DUALDB = {
     "MONGO_URL": _mongo_url_with_database(MONGO_URL, TEST_MONGO_DATABASE),
+    # A child process gets the test's overrides (mode, timeouts) as JSON.
+    **json.loads(os.environ.get("DUALDB_TEST_SETTINGS", "{}")),
 }
 
 LOGGING = {

@@ -20,6 +20,11 @@ def wanted_indexes(model: type[models.Model]) -> list[str]:
 
 
 def ensure_indexes(model: type[models.Model], collection: Collection | None = None) -> list[str]:
-    """Create the wanted indexes if missing (idempotent); returns their names."""
+    """Create the wanted indexes that are missing; returns the names of all of them.
+
+    Existing ones are not sent again: FerretDB v1 takes a server-wide lock for every
+    ``createIndexes`` and can deadlock against concurrent writes while holding it.
+    """
     target = collection if collection is not None else collection_for(model)
-    return [target.create_index([(key, 1)]) for key in wanted_indexes(model)]
+    existing = {tuple(info["key"]): name for name, info in target.index_information().items()}
+    return [existing.get(((key, 1),)) or target.create_index([(key, 1)]) for key in wanted_indexes(model)]
