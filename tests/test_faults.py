@@ -247,3 +247,17 @@ def test_raw_sql_writes_are_reported_by_check_and_fixed_by_repair():
     _command_output("check", "--full", "--repair")
     assert stored(Book, book.pk)["author"]["name"] == "After"
     assert_converged()
+
+
+# FerretDB v1 hangs server-wide on an update command of more than 100 statements ------------
+
+
+def test_re_mirroring_hundreds_of_existing_documents_in_one_batch(private_mongo, settings):
+    """Run on a private server: were replaces sent in one command again, only it would hang."""
+    Tag.objects.bulk_create(Tag(name=f"t{i}") for i in range(250))
+    with override_settings(DUALDB={**settings.DUALDB, "BATCH_SIZE": 500}):
+        first = dualdb.sync(Tag, Tag.objects.values_list("pk", flat=True))
+        Tag.objects.update(name="renamed")  # 250 documents to replace, one flush batch
+        assert dualdb.collection_for(Tag).count_documents({"name": "renamed"}) == 250
+    assert first.documents == 250
+    assert_converged()

@@ -32,10 +32,13 @@ def commit_then_die(args: argparse.Namespace) -> None:
 def write_stream(args: argparse.Namespace) -> None:
     """Update *rows* tags round-robin for *seconds*, at *rate* writes/s (0: as fast as possible).
 
-    Each line out is one commit: ``{"pk", "name", "started", "committed"}`` in
+    Each line out is one commit: ``{"pk", "name", "committed", "returned"}`` in
     ``time.time()`` seconds, the name carrying a sequence number so the parent
-    can tell which write a document shows.
+    can tell which write a document shows. ``committed`` is taken by the first
+    on-commit callback, before dualdb's flush; ``returned`` after it.
     """
+    from django.db import transaction
+
     from tests.testapp.models import Tag
 
     pks = [int(pk) for pk in args.pks.split(",")]
@@ -46,9 +49,12 @@ def write_stream(args: argparse.Namespace) -> None:
     while time.monotonic() < deadline:
         pk = pks[sequence % len(pks)]
         name = f"{args.prefix}-{pk}-{sequence}"
-        started = time.time()
-        Tag.objects.filter(pk=pk).update(name=name)
-        print(json.dumps({"pk": pk, "name": name, "started": started, "committed": time.time()}), flush=True)
+        line = {"pk": pk, "name": name}
+        with transaction.atomic():
+            transaction.on_commit(lambda line=line: line.setdefault("committed", time.time()))
+            Tag.objects.filter(pk=pk).update(name=name)
+        line["returned"] = time.time()
+        print(json.dumps(line), flush=True)
         sequence += 1
         if interval:
             next_at += interval

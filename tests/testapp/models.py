@@ -108,3 +108,19 @@ class Specimen(MirroredModel):
     # SET_DEFAULT rows are rewritten by the deletion collector with a raw batch update.
     publisher = models.ForeignKey(Publisher, null=True, blank=True, default=None,
                                   on_delete=models.SET_DEFAULT, related_name="+")
+
+
+class Shelf(MirroredModel):
+    """Books on a shelf through a model of the user's own (written directly, with signals)."""
+
+    name = models.CharField(max_length=50)
+    books = models.ManyToManyField(Book, through="ShelfEntry", related_name="shelves")
+
+    class Mirror:
+        embed = ["books"]
+
+
+class ShelfEntry(models.Model):
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
+    book = models.ForeignKey(Book, on_delete=models.CASCADE)
+    position = models.PositiveSmallIntegerField(default=0)
