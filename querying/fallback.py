@@ -13,8 +13,9 @@ logger = logging.getLogger("dualdb")
 
 OUTAGE_LOG_INTERVAL_SECONDS = 60.0
 
-#: How many reads went to PostgreSQL, by reason ("outage", "read-your-writes", or the unsupported part).
 postgres_reads: Counter[str] = Counter()
+"""How many evaluations PostgreSQL served in this process, by reason: ``"outage"``,
+``"read-your-writes"`` or ``"unsupported"``. Export it to your metrics."""
 
 _lock = threading.Lock()
 _last_outage_log = 0.0
