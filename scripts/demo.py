@@ -156,6 +156,7 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background, where SIGINT is ignored
     ensure_postgres_database(os.environ["DUALDB_DATABASE_URL"], DEMO_DATABASE)
     say(f"PostgreSQL database {DEMO_DATABASE}, MongoDB database {DEMO_DATABASE}; example/ is the Django project")
     say("manage.py migrate")
