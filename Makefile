@@ -8,7 +8,7 @@ WITH_ENV := set -a && . ./$(DEV)/env && set +a &&
 
 $(STAMP): pyproject.toml
 	@mkdir -p $(DEV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e ".[test]"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e ".[test,docs]"
 	@rm -f $(DEV)/installed-* && touch $@
 
 install: $(STAMP)
@@ -21,6 +21,7 @@ services-down:
 
 test: services
 	$(WITH_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet --site-dir $(DEV)/site
 
 # The long reliability runs, kept out of `make test`: many more random histories, and
 # 60 s of writes from 4 processes with a server restart (figures in .dev/load-report.json).
@@ -29,8 +30,13 @@ soak: services
 		DUALDB_LOAD_REPORT=$(DEV)/load-report.json $(PYTHON) -m pytest tests/test_history.py tests/test_load.py $(PYTEST_ARGS)
 	@cat $(DEV)/load-report.json
 
+# The bookstore example (example/) on 127.0.0.1:8000 with sample data; Ctrl-C stops it.
 demo: services
 	@$(WITH_ENV) $(PYTHON) scripts/demo.py
+
+# The documentation site, served with live reload on 127.0.0.1:8001.
+docs: install
+	$(PYTHON) -m mkdocs serve --dev-addr 127.0.0.1:8001
 
 clean: services-down
 	rm -rf $(DEV)

@@ -21,7 +21,7 @@ import pymongo
 from django.core import checks
 from django.db import connections, router
 from pymongo.common import validate
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from .conf import dualdb_settings
 from .connection import redact, redact_uri
@@ -131,8 +131,10 @@ def _ping_mongo() -> list[checks.CheckMessage]:
             client.admin.command("ping")
     except PyMongoError as exc:
         reason = str(exc).split(", Timeout: ")[0]  # the topology description that follows repeats it
+        problem = ("refused dualdb's login or rights" if isinstance(exc, OperationFailure)
+                   else f"did not answer within {timeout_ms} ms")
         return [checks.Warning(
-            redact(f"MongoDB at {redact_uri(url)} did not answer within {timeout_ms} ms: {type(exc).__name__}: {reason}"),
+            redact(f"MongoDB at {redact_uri(url)} {problem}: {type(exc).__name__}: {reason}"),
             hint="Writes still commit to PostgreSQL and wait in the outbox until the relay can reach "
                  "MongoDB; .mongo() reads follow DUALDB['READ_FALLBACK']. Check DUALDB['MONGO_URL'].",
             id="dualdb.W001")]

@@ -42,7 +42,13 @@ logger = logging.getLogger("dualdb")
 
 @dataclass
 class FlushReport:
-    """What one flush (or, added up, a relay run) did."""
+    """What one flush (or, added up, a relay run) did.
+
+    ``claimed``: outbox rows taken; ``documents``: documents written (tombstones
+    included); ``failed``: outbox rows that failed and stay queued; ``dead``: rows
+    dead-lettered by this flush; ``deferred``: documents left to the relay because
+    the fan-out exceeded ``REALTIME_FANOUT_LIMIT``; ``batches``: flushes added up.
+    """
 
     claimed: int = 0
     documents: int = 0

@@ -23,6 +23,7 @@ class MirrorQuerySet(models.QuerySet):
     """
 
     def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update()`` that records the primary keys of the rows it changed."""
         from .capture import content_changed
 
         with transaction.atomic(using=self.db, savepoint=False):
@@ -43,6 +44,7 @@ class MirrorQuerySet(models.QuerySet):
     update.alters_data = True
 
     def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> list[models.Model]:
+        """``QuerySet.bulk_create()`` that records the new rows (not those ``ignore_conflicts`` skips)."""
         from .capture import content_changed
 
         with transaction.atomic(using=self.db, savepoint=False):
@@ -59,6 +61,7 @@ class MirrorQuerySet(models.QuerySet):
     bulk_create.alters_data = True
 
     def bulk_update(self, objs: Sequence[models.Model], fields: Sequence[str], *args: Any, **kwargs: Any) -> int:
+        """``QuerySet.bulk_update()`` that records the objects passed in."""
         from .capture import content_changed
 
         objs = list(objs)

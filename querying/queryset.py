@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import PyMongoError
 
 from . import fallback
 from .aggregates import run_aggregate
@@ -103,16 +103,21 @@ class MongoQuerySet:
                 result = on_mongo()
                 self.served_by = "mongodb"
                 return result
-            except ConnectionFailure as exc:
+            except PyMongoError as exc:
                 self._outage(exc)
         fallback.note_postgres_read(reason or "outage")
         self.served_by = "postgresql"
         return on_postgres(self._postgres())
 
-    def _outage(self, error: ConnectionFailure) -> None:
-        """MongoDB is unreachable: raise if so configured, else note it (logged once per window)."""
+    def _outage(self, error: PyMongoError) -> None:
+        """MongoDB cannot serve: raise if so configured, else note it (logged once per window).
+
+        Any other driver error is the query's own and is raised as it is.
+        """
+        if not fallback.unavailable(error):
+            raise error
         if self._source.fallback_policy() == "raise":
-            raise fallback.MongoUnavailable(self.model._meta.label) from error
+            raise fallback.MongoUnavailable(self.model._meta.label, error) from error
         fallback.note_outage(self.model._meta.label, error)
 
     def _documents(self, *, sliced: bool = True) -> list[dict[str, Any]]:
@@ -183,7 +188,7 @@ class MongoQuerySet:
             cursor = self.query.cursor(self._source.collection(), batch_size=chunk_size)
             documents = iter(cursor)
             first = next(documents, None)
-        except ConnectionFailure as exc:
+        except PyMongoError as exc:
             self._outage(exc)
             fallback.note_postgres_read("outage")
             yield from self._postgres().iterator(chunk_size=chunk_size)
@@ -194,17 +199,21 @@ class MongoQuerySet:
     # --- chaining -----------------------------------------------------------------
 
     def all(self) -> "MongoQuerySet":
+        """A copy of this query (the root ``.mongo()`` queryset never caches; its copies do)."""
         return self._clone()
 
     def none(self) -> "MongoQuerySet":
+        """A query that matches nothing and runs no query."""
         clone = self._clone(("none", (), {}))
         clone.query.empty = True
         return clone
 
     def filter(self, *args: Any, **kwargs: Any) -> "MongoQuerySet":
+        """Documents matching these lookups and ``Q`` objects, with the ORM's meaning (see the querying reference)."""
         return self._filter_or_exclude(False, args, kwargs)
 
     def exclude(self, *args: Any, **kwargs: Any) -> "MongoQuerySet":
+        """Documents not matching these lookups; each many-valued condition is its own ``NOT EXISTS``, as in the ORM."""
         return self._filter_or_exclude(True, args, kwargs)
 
     def _filter_or_exclude(self, negate: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> "MongoQuerySet":
@@ -241,6 +250,7 @@ class MongoQuerySet:
         return clone
 
     def order_by(self, *fields: Any) -> "MongoQuerySet":
+        """Sort by these fields or embedded paths, NULLs placed as PostgreSQL places them, ties broken by ``pk``."""
         if self.query.is_sliced:
             raise TypeError("Cannot reorder a query once a slice has been taken.")
         clone = self._clone(("order_by", fields, {}))
@@ -253,6 +263,7 @@ class MongoQuerySet:
         return clone
 
     def reverse(self) -> "MongoQuerySet":
+        """The same ordering, reversed."""
         if self.query.is_sliced:
             raise TypeError("Cannot reverse a query once a slice has been taken.")
         clone = self._clone(("reverse", (), {}))
@@ -260,11 +271,13 @@ class MongoQuerySet:
         return clone
 
     def only(self, *fields: str) -> "MongoQuerySet":
+        """Load only these top-level fields; the others are deferred and read from PostgreSQL when touched."""
         clone = self._clone(("only", fields, {}))
         clone.query.only = frozenset(fields)  # as in the ORM, only() replaces an earlier only()
         return clone
 
     def defer(self, *fields: str) -> "MongoQuerySet":
+        """Leave these top-level fields out; touching one reads it from PostgreSQL."""
         clone = self._clone(("defer", fields, {}))
         clone.query.deferred = clone.query.deferred | {name.split("__")[0] for name in fields}
         return clone
@@ -278,6 +291,7 @@ class MongoQuerySet:
         return clone
 
     def values(self, *fields: str) -> "MongoQuerySet":
+        """Dicts of these fields or paths instead of instances; a many-valued path gives one row per related row."""
         clone = self._clone(("values", fields, {}))
         clone._fields = fields or None
         clone._iterable_class = ValuesIterable
@@ -285,6 +299,7 @@ class MongoQuerySet:
         return clone
 
     def values_list(self, *fields: str, flat: bool = False, named: bool = False) -> "MongoQuerySet":
+        """Tuples (or single values with ``flat=True``, named tuples with ``named=True``) of these fields or paths."""
         if flat and named:
             raise TypeError("'flat' and 'named' can't be used together.")
         if flat and len(fields) > 1:
@@ -313,6 +328,7 @@ class MongoQuerySet:
     # --- terminal operations ------------------------------------------------------
 
     def count(self) -> int:
+        """How many objects match: a MongoDB ``count``, or the length of the cached results."""
         if self._result_cache is not None:
             return len(self._result_cache)
         return self._run(self._mongo_count, lambda queryset: queryset.count())
@@ -331,11 +347,13 @@ class MongoQuerySet:
         return self._source.collection().count_documents(query.mongo_filter(), **options)
 
     def exists(self) -> bool:
+        """Whether anything matches (one document is fetched at most)."""
         if self._result_cache is not None:
             return bool(self._result_cache)
         return self._run(lambda: self[:1]._mongo_count() > 0, lambda queryset: queryset.exists())
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
+        """The one object matching; a miss runs the query once on PostgreSQL before raising ``DoesNotExist``."""
         clone = self.filter(*args, **kwargs) if args or kwargs else self._clone()
         if not clone.query.is_sliced:
             clone = clone.order_by()[:MAX_GET_RESULTS]
@@ -365,17 +383,21 @@ class MongoQuerySet:
         return found
 
     def first(self) -> Any:
+        """The first object in this ordering (by ``pk`` when unordered), or None."""
         queryset = self if self.query.is_ordered else self.order_by("pk")
         return next(iter(queryset[:1]), None)
 
     def last(self) -> Any:
+        """The last object in this ordering (by ``pk`` when unordered), or None."""
         queryset = self.reverse() if self.query.is_ordered else self.order_by("-pk")
         return next(iter(queryset[:1]), None)
 
     def earliest(self, *fields: str) -> Any:
+        """The object with the smallest value of these fields (default ``Meta.get_latest_by``)."""
         return self._earliest_or_latest(fields, reverse=False)
 
     def latest(self, *fields: str) -> Any:
+        """The object with the largest value of these fields (default ``Meta.get_latest_by``)."""
         return self._earliest_or_latest(fields, reverse=True)
 
     def _earliest_or_latest(self, fields: Sequence[str], reverse: bool) -> Any:
@@ -389,11 +411,13 @@ class MongoQuerySet:
         return self.order_by(*ordering)[:1].get()
 
     def in_bulk(self, id_list: Sequence[Any] | None = None, *, field_name: str = "pk") -> dict[Any, Any]:
+        """A dict of the objects whose *field_name* is in *id_list* (all matching objects without a list)."""
         queryset = self if id_list is None else self.filter(**{f"{field_name}__in": list(id_list)})
         attname = self.model._meta.pk.attname if field_name == "pk" else self.model._meta.get_field(field_name).attname
         return {getattr(obj, attname): obj for obj in queryset}
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """``Count``, ``Sum``, ``Avg``, ``Min`` and ``Max`` of one field or single-valued path, computed by MongoDB."""
         for aggregate in args:
             kwargs[aggregate.default_alias] = aggregate
         if self.query.is_sliced:
@@ -417,9 +441,11 @@ class MongoQuerySet:
         raise TypeError("MongoQuerySet is read-only and obtained with Model.objects.mongo().")
 
     def update(self, **kwargs: Any) -> int:
+        """Refused: ``.mongo()`` is read-only. Write through ``Model.objects`` so the change is mirrored."""
         raise TypeError("MongoQuerySet is read-only: write through Model.objects so the change is mirrored.")
 
     def delete(self) -> Any:
+        """Refused: ``.mongo()`` is read-only. Delete through ``Model.objects`` so the change is mirrored."""
         raise TypeError("MongoQuerySet is read-only: write through Model.objects so the change is mirrored.")
 
 

@@ -7,12 +7,13 @@ import re
 
 import pytest
 from django.test import override_settings
+from pymongo import monitoring
 from pymongo.database import Database
-from pymongo.uri_parser import parse_uri
 
 from hypothesis import settings as hypothesis_settings
 
 from dualdb import aliases, connection
+from tests.helpers import mongo_address
 from tests.proxy import TcpProxy
 from tests.servers import PrivateMongoServer
 
@@ -54,15 +55,10 @@ def _clean_mongo_after_database_tests(request):
             database.drop_collection(name)
 
 
-def _mongo_address() -> tuple[str, int]:
-    host, port = parse_uri(os.environ["DUALDB_MONGO_URL"])["nodelist"][0]
-    return host, port
-
-
 @pytest.fixture
 def mongo_through_proxy(settings):
     """Route dualdb's client through a loopback proxy the test can cut."""
-    proxy = TcpProxy(*_mongo_address()).start()
+    proxy = TcpProxy(*mongo_address()).start()
     # Same credentials, database and options; only the address changes (one host, direct).
     url = re.sub(r"^(mongodb://(?:[^@/]*@)?)[^/?]*", rf"\g<1>127.0.0.1:{proxy.port}", settings.DUALDB["MONGO_URL"])
     url += ("&" if "?" in url else "?") + "directConnection=true"
@@ -103,3 +99,30 @@ def shared_catalogue(django_db_setup, django_db_blocker):
         database = connection.get_database()
         for name in database.list_collection_names():
             database.drop_collection(name)
+
+
+class FindRecorder(monitoring.CommandListener):
+    """The filters of every find/count/aggregate pymongo sends, exactly as sent."""
+
+    def __init__(self) -> None:
+        self.filters: list[dict] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in ("find", "count", "aggregate"):
+            self.filters.append(event.command.get("filter") or event.command.get("query") or event.command.get("pipeline"))
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder(settings):
+    """dualdb's client with a :class:`FindRecorder` attached."""
+    listener = FindRecorder()
+    options = {**settings.DUALDB.get("MONGO_CLIENT_OPTIONS", {}), "event_listeners": [listener]}
+    with override_settings(DUALDB={**settings.DUALDB, "MONGO_CLIENT_OPTIONS": options}):
+        yield listener
+    connection.close_client()

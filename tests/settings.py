@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
+from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 from pymongo.uri_parser import parse_uri
@@ -23,6 +25,9 @@ except KeyError as missing:
         "or export both DUALDB_DATABASE_URL and DUALDB_MONGO_URL."
     ) from None
 
+
+# The example project's app, importable as `bookstore` as in example/manage.py (tests/test_example.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "example"))
 
 RUN_ID = os.environ.get("DUALDB_TEST_RUN_ID") or uuid.uuid4().hex[:8]
 
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "dualdb",
     "tests.testapp",
+    "bookstore",
 ]
 
 # The admin, for the tests that drive it through its real URLs.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
-from typing import Any
 
 import pytest
 from django.db import connection as pg_connection
@@ -18,7 +17,7 @@ import dualdb
 from dualdb.admin import record_through_inline
 from dualdb.models import OutboxEntry
 from dualdb.relay import run_relay
-from tests.helpers import assert_mirrored, stored
+from tests.helpers import admin_form_data, assert_mirrored, stored
 from tests.testapp.models import Author, Book, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,22 +30,6 @@ def library():
     author = Author.objects.create(name="Ursula K. Le Guin")
     sf, classic, utopia = (Tag.objects.create(name=name) for name in ("sf", "classic", "utopia"))
     return {"author": author, "sf": sf, "classic": classic, "utopia": utopia}
-
-
-def form_data(response) -> dict[str, Any]:
-    """What a browser posts back from an admin form page: every field of the form and its inlines as rendered."""
-    forms = [response.context["adminform"].form]
-    data: dict[str, Any] = {}
-    for inline in response.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        data.update({management.add_prefix(name): management[name].value() for name in management.fields})
-        forms += inline.formset.forms
-    for form in forms:
-        for bound in form:
-            value = bound.value()
-            if value is not None and value is not False:
-                data[bound.html_name] = value
-    return data
 
 
 def tags_prefix(response) -> str:
@@ -71,7 +54,7 @@ def test_add_change_and_delete_a_book_with_its_tags_inline(admin_client, library
 
     page = admin_client.get(f"{BOOKS}add/")
     prefix = tags_prefix(page)
-    data = form_data(page)
+    data = admin_form_data(page)
     data.update({"title": "The Dispossessed", "author": author.pk, "price": "12.50", "published": "1974-05-01",
                  f"{prefix}-TOTAL_FORMS": 2, f"{prefix}-0-tag": sf.pk, f"{prefix}-1-tag": classic.pk})
     response = admin_client.post(f"{BOOKS}add/", data)
@@ -85,7 +68,7 @@ def test_add_change_and_delete_a_book_with_its_tags_inline(admin_client, library
 
     # Change: the title, one link re-pointed (sf -> utopia), one removed (classic).
     page = admin_client.get(f"{BOOKS}{book.pk}/change/")
-    data = form_data(page)
+    data = admin_form_data(page)
     rows = {data[f"{prefix}-{i}-tag"]: i for i in range(2)}
     data.update({"title": "The Dispossessed: An Ambiguous Utopia",
                  f"{prefix}-{rows[sf.pk]}-tag": utopia.pk, f"{prefix}-{rows[classic.pk]}-DELETE": "on"})

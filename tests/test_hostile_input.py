@@ -12,6 +12,7 @@ from io import StringIO
 from urllib.parse import quote
 
 import pytest
+from django.core import checks
 from django.core.exceptions import FieldError
 from django.core.management import call_command
 from django.db import DataError, ProgrammingError
@@ -19,16 +20,16 @@ from django.test import override_settings
 
 from dualdb.models import OutboxEntry
 from querying.exceptions import UnsupportedLookup
-from tests.helpers import stored
+from querying.fallback import MongoUnavailable
+from tests.helpers import mongo_address, operators_in, stored
 from tests.invariants import drain
-from tests.test_read_safety import _operators, recorder  # noqa: F401 - the fixture is used by name
 from tests.testapp.models import Author, Book, Specimen, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.mark.parametrize("lookup", ["name__in", "name__icontains", "name__startswith", "name__iexact"])
 @pytest.mark.parametrize("value", [["$ne", {"$gt": ""}], {"$where": "1"}, "$regex", "a.b$"])
-def test_values_of_text_lookups_stay_literal(recorder, lookup, value):  # noqa: F811
+def test_values_of_text_lookups_stay_literal(recorder, lookup, value):
     """Refused with a clear error, or sent as plain data: never as an operator."""
     Tag.objects.create(name="a.b$")
     Tag.objects.create(name="other")
@@ -44,10 +45,10 @@ def test_values_of_text_lookups_stay_literal(recorder, lookup, value):  # noqa: 
         return
     if expected is not None:
         assert found == expected
-    hostile = _operators(recorder.filters[-1])
+    hostile = operators_in(recorder.filters[-1])
     list(Tag.objects.mongo().filter(**{lookup: ["plain"] if isinstance(value, list) else "plain"}))
     # The same operators as for a harmless value: nothing in the value became one.
-    assert hostile == _operators(recorder.filters[-1]), recorder.filters[-2:]
+    assert hostile == operators_in(recorder.filters[-1]), recorder.filters[-2:]
 
 
 @pytest.mark.parametrize("key", ["name.$ne", "$where", "name__$regex", "author.name", "tags.$[]"])
@@ -118,3 +119,23 @@ def test_the_password_never_appears_in_status_or_check_output(settings):
     for text in [*outputs, *errors]:
         assert PASSWORD not in text and quote(PASSWORD, safe="") not in text
     assert any("***" in text or "mirror@" in text or "127.0.0.1:9" in text for text in [*outputs, *errors])
+
+
+def test_wrong_credentials_warn_at_startup_fail_clearly_and_leave_postgres_writes_alone(settings):
+    host, port = mongo_address()
+    wrong = f"mongodb://nobody:{quote(PASSWORD, safe='')}@{host}:{port}/dualdb?authSource=admin"
+    with override_settings(DUALDB={**settings.DUALDB, "MONGO_URL": wrong, "MAX_ATTEMPTS": 1}):
+        messages = checks.run_checks(tags=["dualdb"], databases=["default"])
+        tag = Tag.objects.create(name="written with a wrong password")
+        assert [t.name for t in Tag.objects.mongo().filter(name__startswith="written")] == [tag.name]
+        with override_settings(DUALDB={**settings.DUALDB, "MONGO_URL": wrong, "READ_FALLBACK": "raise"}):
+            with pytest.raises(MongoUnavailable, match="testapp.Tag.*refused dualdb's login") as raised:
+                list(Tag.objects.mongo().all())
+
+    (warning,) = [m for m in messages if m.id == "dualdb.W001"]
+    assert "refused dualdb's login" in warning.msg and PASSWORD not in warning.msg
+    entries = OutboxEntry.objects.filter(object_pk=str(tag.pk))
+    assert entries and all(entry.state == "pending" for entry in entries), "refused access never dead-letters"
+    assert all(PASSWORD not in entry.last_error for entry in entries) and PASSWORD not in str(raised.value)
+    drain()  # with the right settings again
+    assert stored(Tag, tag.pk)["name"] == tag.name

@@ -7,7 +7,6 @@ import decimal
 
 import pytest
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.test.utils import CaptureQueriesContext
 from django.db import connection as pg_connection
@@ -15,8 +14,7 @@ from django.db import connection as pg_connection
 import dualdb
 from querying.exceptions import UnsupportedLookup
 from querying.queryset import MongoQuerySet
-from tests.helpers import stored
-from tests.testapp.models import Author, Book, Review, Tag
+from tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db  # read-only: each test rolls back; the catalogue is committed once
 
