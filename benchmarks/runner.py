@@ -40,7 +40,7 @@ class Plan:
 PLANS = {
     "small": Plan(repetitions=3, detail=20, export=5000, saves=5, bulk=50, rename=50, backfill_repetitions=1,
                   lag_rate=20, lag_seconds=2, lag_drain=15, profile_repetitions=3, memory_sizes=("small",)),
-    "default": Plan(repetitions=5, detail=1000, export=5000, saves=50, bulk=1000, rename=1000,
+    "default": Plan(repetitions=4, detail=1000, export=5000, saves=50, bulk=1000, rename=1000,
                     backfill_repetitions=2, lag_rate=100, lag_seconds=30, lag_drain=30, profile_repetitions=5,
                     memory_sizes=("small", "default")),
     "large": Plan(repetitions=5, detail=1000, export=5000, saves=50, bulk=1000, rename=1000,
@@ -49,7 +49,7 @@ PLANS = {
 }
 # FerretDB: each mirrored Book write costs the flush two full scans (authors and tags embedding
 # it), so the write scenarios are scaled down there; the report says so.
-FERRETDB_WRITES = {"saves": 3, "bulk": 10, "rename": 20, "repetitions": 3, "lag_relay_batch": 10}
+FERRETDB_WRITES = {"saves": 3, "bulk": 10, "rename": 5, "repetitions": 3, "lag_relay_batch": 5}
 DETAIL_BUDGET_SECONDS = 1.0  # per path and repetition: bounds the detail scenario on a server that scans
 
 
@@ -186,7 +186,7 @@ def _detail_count(app_label: str, wanted: int) -> tuple[int, float]:
         collection.find_one({"_id": pk})
         times.append((time.perf_counter() - started) / 2)
     per_lookup = sorted(times)[2]
-    return max(10, min(wanted, int(DETAIL_BUDGET_SECONDS / per_lookup))), per_lookup
+    return max(3, min(wanted, int(DETAIL_BUDGET_SECONDS / per_lookup))), per_lookup
 
 
 def run_reads(app_label: str, plan: Plan, facts: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
