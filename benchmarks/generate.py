@@ -38,7 +38,7 @@ class Size:
 
 
 SIZES: dict[str, Size] = {
-    "small": Size(books=300, authors=30, publishers=6, tags=25),
+    "small": Size(books=120, authors=15, publishers=5, tags=20),
     "default": Size(books=20_000, authors=2_000, publishers=200, tags=500),
     "large": Size(books=200_000, authors=20_000, publishers=2_000, tags=5_000),
 }

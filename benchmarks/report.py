@@ -106,7 +106,8 @@ def markdown(r: dict[str, Any]) -> str:
               "- Every read path's result is compared with the ORM best path's before anything is timed; a "
               "difference stops the run. SQL queries are counted with `CaptureQueriesContext`, MongoDB commands "
               "with a pymongo command listener, during that check.",
-              f"- One untimed warm-up, then {r['plan']['repetitions']} repetitions in which the paths run in turn "
+              f"- One untimed warm-up (for reads: the equality check), then {r['plan']['repetitions']} repetitions "
+              "in which the paths run in turn "
               "(A B C …, then … C B A), so a busy moment hits every path alike. Figures are per operation: "
               "median and p95 (nearest rank: with this few repetitions p95 is close to the slowest one).",
               "- Ratios (× ORM best, × pymongo) are medians of the per-repetition ratios of the two paths, "
