@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Where latest.md, latest.json and the charts go (default: benchmarks/results).")
     parser.add_argument("--images", type=Path, default=HERE.parent / "docs" / "img" / "benchmarks",
                         help="Where the charts are copied for the docs (default: docs/img/benchmarks).")
+    parser.add_argument("--docs-page", type=Path, default=HERE.parent / "docs" / "benchmarks.md",
+                        help="Page whose generated results block is rewritten (default: docs/benchmarks.md).")
     parser.add_argument("--quiet", action="store_true", help="No progress output.")
     args = parser.parse_args(argv)
 
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
         command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
         run(args.size, output=args.output, images=args.images, seed=args.seed, progress=not args.quiet,
-            command=command.strip())
+            command=command.strip(), docs_page=args.docs_page)
     finally:
         settings.drop_databases()
     return 0

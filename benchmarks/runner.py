@@ -94,7 +94,7 @@ def _say(message: str) -> None:
 
 
 def run(size: str = "small", *, output: Path | str, images: Path | str | None = None, app_label: str = "testapp",
-        seed: int = 42, progress: bool = True, command: str = "") -> dict[str, Any]:
+        seed: int = 42, progress: bool = True, command: str = "", docs_page: Path | str | None = None) -> dict[str, Any]:
     """Run every scenario at *size*; write latest.md, latest.json and the charts to *output*."""
     from .facts import LoadSampler, machine_facts
     from .generate import populate
@@ -147,7 +147,7 @@ def run(size: str = "small", *, output: Path | str, images: Path | str | None = 
     results["duration_s"] = round(load.wall, 1)
     say("writing the report")
     results["targets"] = targets(results)
-    write_report(results, Path(output), Path(images) if images else None)
+    write_report(results, Path(output), Path(images) if images else None, Path(docs_page) if docs_page else None)
     say(f"done in {load.wall:.0f}s: {Path(output) / 'latest.md'}")
     return results
 
@@ -222,7 +222,8 @@ def run_reads(app_label: str, plan: Plan, facts: dict[str, Any], say: Callable[[
                              on_repetition=lambda r: r >= 0 and say(f"  repetition {r + 1}/{plan.repetitions}"))
         out["scenarios"][scenario.key] = {
             "title": scenario.title, "ops": scenario.ops, "rows": _rows(reference),
-            "paths": {name: _path_json(PATHS[name], samples[name], samples, counts[name]) for name in samples},
+            "paths": {name: _path_json(scenario.labels.get(name, PATHS[name]), samples[name], samples, counts[name])
+                      for name in samples},
             "not_applicable": scenario.not_applicable,
         }
     return out

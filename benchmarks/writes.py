@@ -118,8 +118,7 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
         # save(): switching the mode is a dict assignment; what relay mode queued is discarded between rounds.
         say(f"writes: save() x{saves} per repetition, plain / realtime / relay")
         for mode, objects in (("plain", plains[:1]), ("realtime", books[:1]), ("relay", books[:1])):
-            set_mode("realtime" if mode == "plain" else mode)
-            with CaptureQueriesContext(connection) as queries:
+            with mirror_mode("realtime" if mode == "plain" else mode), CaptureQueriesContext(connection) as queries:
                 edit(objects)()
             results.save_queries[mode] = len(queries.captured_queries)
             _discard_outbox()

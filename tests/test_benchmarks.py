@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 
 from benchmarks.reads import PATHS
 from benchmarks.runner import run
@@ -19,8 +20,13 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.mark.django_db(transaction=True)
 def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
-    results = run("small", output=tmp_path, images=tmp_path / "img", progress=False, command="pytest")
+    before = dict(settings.DUALDB)
+    docs_page = tmp_path / "benchmarks.md"
+    docs_page.write_text("# Benchmarks\n\n<!-- bench-results:start -->\nold\n<!-- bench-results:end -->\n\nFindings.\n")
+    results = run("small", output=tmp_path, images=tmp_path / "img", progress=False, command="pytest",
+                  docs_page=docs_page)
 
+    assert settings.DUALDB == before  # modes switched for the write scenarios are switched back
     data = json.loads((tmp_path / "latest.json").read_text())
     assert set(data["reads"]["scenarios"]) == SCENARIOS
     for key, scenario in data["reads"]["scenarios"].items():
@@ -49,6 +55,8 @@ def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
     for name in ("reads.png", "lag.png"):
         assert (tmp_path / name).read_bytes().startswith(PNG)
         assert (tmp_path / "img" / name).read_bytes() == (tmp_path / name).read_bytes()
+    docs = docs_page.read_text()
+    assert "old" not in docs and "### Targets" in docs and docs.endswith("Findings.\n")
     page = (tmp_path / "latest.md").read_text()
     for heading in ("## Targets", "## Reads", "## Writes", "## Mirror lag", "## Where the time"):
         assert heading in page
