@@ -39,7 +39,7 @@ class Plan:
 
 PLANS = {
     "small": Plan(repetitions=2, detail=5, export=5000, saves=2, bulk=5, rename=5, backfill_repetitions=1,
-                  lag_rate=10, lag_seconds=1, lag_drain=10, profile_repetitions=2, memory_sizes=("small",)),
+                  lag_rate=5, lag_seconds=1, lag_drain=10, profile_repetitions=2, memory_sizes=("small",)),
     "default": Plan(repetitions=3, detail=1000, export=5000, saves=50, bulk=1000, rename=1000,
                     backfill_repetitions=2, lag_rate=100, lag_seconds=30, lag_drain=30, profile_repetitions=5,
                     memory_sizes=("small", "default")),

@@ -136,7 +136,7 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
 
     say(f"writes: rename an author embedded in {rename_books:,} books")
     results.rename_books = rename_books
-    results.rename = _rename(app_label, rename_books, repetitions=max(2, repetitions // 2))
+    results.rename = _rename(app_label, rename_books, repetitions=max(2 if repetitions >= 3 else 1, repetitions // 2))
     say("writes: backfill vs raw insert_many of the same documents")
     results.backfill, results.backfill_documents = _backfill_vs_insert_many(app_label, backfill_repetitions)
     return results
