@@ -28,6 +28,8 @@ class MongoQuery:
         self.postgres_only_reason: str | None = None  # set when a part runs on PostgreSQL only
         # Same-row conditions on an array of documents need $elemMatch, which FerretDB v1 lacks.
         self.needs_elem_match: Exception | None = None
+        # values()/values_list(): the keys their rows read (None: whole documents, or as only()/defer() say).
+        self.values_projection: dict[str, int] | None = None
 
     def clone(self) -> "MongoQuery":
         clone = copy.copy(self)
@@ -75,6 +77,8 @@ class MongoQuery:
         return sort_spec(self.shape, self.effective_ordering(), self.reversed)
 
     def projection(self) -> dict[str, int] | None:
+        if self.values_projection is not None:
+            return self.values_projection
         loaded = self.loaded_fields()
         if loaded is None:
             return None

@@ -315,9 +315,11 @@ class MongoQuerySet:
         from .values import RowMaker
 
         try:
-            RowMaker(self.query.shape, self.value_names())
+            maker = RowMaker(self.query.shape, self.value_names())
         except UnsupportedLookup as exc:
             self._fall_back_or_raise(exc)
+            return
+        self.query.values_projection = maker.projection()
 
     def value_names(self) -> list[str]:
         """The requested names; without any, every field the document stores (as ``values()`` does)."""

@@ -32,6 +32,20 @@ class RowMaker:
                 groups.setdefault(key, []).append(index)
         self.groups = groups
 
+    def projection(self) -> dict[str, int]:
+        """Only the keys these rows read, so the server sends and pymongo decodes nothing else."""
+        keys = set()
+        for path in self.paths:
+            keys.add(path.mongo)
+            if path.field.get_internal_type() == "DateTimeField":
+                prefix, _, attname = path.mongo.rpartition(".")
+                keys.add(f"{prefix + '.' if prefix else ''}{SUBMILLISECOND_KEY}.{attname}")
+        kept: list[str] = []
+        for key in sorted(keys, key=len):  # a key inside a kept one is already sent (and would collide)
+            if not any(key.startswith(outer + ".") for outer in kept):
+                kept.append(key)
+        return {key: 1 for key in sorted(kept)}
+
     def rows(self, document: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         if not self.groups:
             yield tuple(_value(document, path, None) for path in self.paths)

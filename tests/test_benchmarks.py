@@ -1,0 +1,62 @@
+"""`make bench-smoke`: every benchmark scenario at the small size, so the benchmark code never rots.
+
+Asserts structure only (every path agreed with the ORM, every scenario and path is
+in the JSON, the charts are PNGs); timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.conf import settings
+
+from benchmarks.reads import PATHS
+from benchmarks.runner import run
+
+SCENARIOS = {"list_50", "list_500", "detail", "filter_author", "filter_tag", "count", "export"}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
+    before = dict(settings.DUALDB)
+    docs_page = tmp_path / "benchmarks.md"
+    docs_page.write_text("# Benchmarks\n\n<!-- bench-results:start -->\nold\n<!-- bench-results:end -->\n\nFindings.\n")
+    results = run("small", output=tmp_path, images=tmp_path / "img", progress=False, command="pytest",
+                  docs_page=docs_page)
+
+    assert settings.DUALDB == before  # modes switched for the write scenarios are switched back
+    data = json.loads((tmp_path / "latest.json").read_text())
+    assert set(data["reads"]["scenarios"]) == SCENARIOS
+    for key, scenario in data["reads"]["scenarios"].items():
+        covered = set(scenario["paths"]) | set(scenario["not_applicable"])
+        assert covered == set(PATHS), key
+        for name, path in scenario["paths"].items():
+            assert path["equal_to_orm"] is True, (key, name)
+            assert len(path["samples_s"]) == results["plan"]["repetitions"], (key, name)
+    # Zero SQL on the MongoDB paths: that is the point of .mongo().
+    for key, scenario in data["reads"]["scenarios"].items():
+        for name in ("pymongo", "mongo", "mongo_values"):
+            if name in scenario["paths"]:
+                assert scenario["paths"][name]["sql_queries"] == 0, (key, name)
+                assert scenario["paths"][name]["mongo_commands"] >= 1, (key, name)
+    assert data["reads"]["scenarios"]["list_50"]["paths"]["orm_naive"]["sql_queries"] > \
+        data["reads"]["scenarios"]["list_50"]["paths"]["orm_best"]["sql_queries"]
+    assert set(data["writes"]["save"]) == {"plain", "realtime", "relay"}
+    assert set(data["writes"]["bulk_create"]) == {"plain", "realtime", "relay"}
+    assert set(data["writes"]["rename"]) == {"realtime", "relay"}
+    assert set(data["writes"]["backfill"]) == {"backfill", "insert_many"}
+    assert data["lag"]["writes"] == len(data["lag"]["delays"]) + data["lag"]["not_visible"] > 0
+    assert data["profile"]["stages"] and data["profile"]["cprofile"]
+    assert {t["where"] for t in data["targets"]} >= {"detail", "export", "save", "backfill", "lag"}
+    assert data["generation"]["counts"]["books"] > 0 and data["sync_peak_rss_mb"]
+
+    for name in ("reads.png", "lag.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+        assert (tmp_path / "img" / name).read_bytes() == (tmp_path / name).read_bytes()
+    docs = docs_page.read_text()
+    assert "old" not in docs and "### Targets" in docs and docs.endswith("Findings.\n")
+    page = (tmp_path / "latest.md").read_text()
+    for heading in ("## Targets", "## Reads", "## Writes", "## Mirror lag", "## Where the time"):
+        assert heading in page
