@@ -211,8 +211,8 @@ class MirrorHistory(RuleBasedStateMachine):
 def test_random_histories_converge(private_mongo):
     MirrorHistory.server = private_mongo
     run_state_machine_as_test(MirrorHistory, settings=settings(
-        max_examples=60 if SOAK else 15,
-        stateful_step_count=80 if SOAK else 30,
+        max_examples=40 if SOAK else 15,
+        stateful_step_count=60 if SOAK else 30,
         deadline=None,
         suppress_health_check=list(HealthCheck),
     ))
