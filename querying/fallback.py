@@ -43,6 +43,7 @@ def _refused_access(error: BaseException | None) -> OperationFailure | None:
 
 
 def describe_unavailability(error: BaseException) -> str:
+    """One phrase for logs and errors: a refused login reads differently from a dead server."""
     refused = _refused_access(error)
     if refused is not None:
         return f"MongoDB refused dualdb's login or rights ({(refused.details or {}).get('codeName', refused.code)})"
