@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
+from django.core.management import call_command
 from django.db import models
 from pymongo.uri_parser import parse_uri
 
@@ -66,3 +68,13 @@ def operators_in(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(operators_in(item) for item in value))
     return set()
+
+
+def run_dualdb(*args: str) -> tuple[int, str]:
+    """``manage.py dualdb <args>`` in-process: its exit code and what it printed to stdout."""
+    out = io.StringIO()
+    try:
+        call_command("dualdb", *args, stdout=out, stderr=io.StringIO())
+    except SystemExit as exc:
+        return int(exc.code or 0), out.getvalue()
+    return 0, out.getvalue()

@@ -21,7 +21,7 @@ from django.test import override_settings
 from dualdb.models import OutboxEntry
 from querying.exceptions import UnsupportedLookup
 from querying.fallback import MongoUnavailable
-from tests.helpers import mongo_address, operators_in, stored
+from tests.helpers import mongo_address, operators_in, run_dualdb, stored
 from tests.invariants import drain
 from tests.testapp.models import Author, Book, Specimen, Tag
 
@@ -84,19 +84,13 @@ def test_unmirrorable_values_dead_letter_visibly_while_others_flow(settings, pay
             bad = Specimen.objects.create(payload=payload)
         good = Specimen.objects.create(label="fine")
         drain()
-        status = _command_json("status", "--json")
+        status = json.loads(run_dualdb("status", "--json")[1])
 
     entry = OutboxEntry.objects.get(object_pk=str(bad.pk), model_label="testapp.specimen")
     assert entry.state == "dead" and reason in entry.last_error and "testapp.Specimen" in entry.last_error
     assert stored(Specimen, bad.pk) is None and stored(Specimen, good.pk)["label"] == "fine"
     specimen = next(row for row in status if row["model"] == "testapp.specimen")
     assert specimen["dead"] == 1 and reason in specimen["last_error"]
-
-
-def _command_json(*args: str):
-    out = StringIO()
-    call_command("dualdb", *args, stdout=out)
-    return json.loads(out.getvalue())
 
 
 PASSWORD = "n0t:for/your@eyes"

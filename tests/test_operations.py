@@ -24,7 +24,7 @@ from dualdb.models import OutboxEntry, SyncCheckpoint
 from dualdb.operations import backfill, check, rebuild, status
 from dualdb.operations.consistency import _repair
 from dualdb.registries import registry
-from tests.helpers import stored
+from tests.helpers import run_dualdb, stored
 from tests.testapp.models import Author, Book, Publisher, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,26 +45,17 @@ def make_books(count: int, settings) -> list[int]:
     return [b.pk for b in books]
 
 
-def run(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    try:
-        call_command("dualdb", *args, stdout=out, stderr=io.StringIO())
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue()
-    return 0, out.getvalue()
-
-
 def test_sync_backfills_20k_rows_and_check_reports_no_drift(settings):
     pks = make_books(20_000, settings)
     assert dualdb.collection_for(Book).count_documents({}) == 0
 
-    code, output = run("sync", "testapp.Book", "--batch-size", "2000")
+    code, output = run_dualdb("sync", "testapp.Book", "--batch-size", "2000")
 
     assert code == 0 and "testapp.book: 20000 rows mirrored" in output
     assert dualdb.collection_for(Book).count_documents({}) == 20_000
     document = stored(Book, pks[123])
     assert len(document["tags"]) == 2 and document["author"]["publisher"]["name"].startswith("P")
-    code, output = run("check", "testapp.Book", "--full")
+    code, output = run_dualdb("check", "testapp.Book", "--full")
     assert code == 0, output
     assert "20000 checked, 0 missing, 0 orphan, 0 stale" in output
     assert not SyncCheckpoint.objects.exists()
@@ -112,15 +103,15 @@ def test_check_finds_each_kind_of_drift_and_repair_fixes_it(settings):
     books.delete_one({"_id": deleted})
     books.insert_one({"_id": 10**9, "_v": 1, "title": "orphan"})
 
-    code, output = run("check", "testapp.Book")
+    code, output = run_dualdb("check", "testapp.Book")
     assert code == 1
     assert "30 checked, 1 missing, 1 orphan, 1 stale" in output and str(10**9) in output
 
-    code, output = run("check", "testapp.Book", "--repair")
+    code, output = run_dualdb("check", "testapp.Book", "--repair")
     assert "repaired 3" in output
     assert stored(Book, corrupted)["title"] == Book.objects.get(pk=corrupted).title
     assert stored(Book, deleted) is not None and stored(Book, 10**9) is None
-    assert run("check", "testapp.Book")[0] == 0
+    assert run_dualdb("check", "testapp.Book")[0] == 0
 
 
 def test_repair_leaves_a_document_that_live_traffic_rewrote(settings):
@@ -190,10 +181,10 @@ def test_status_follows_an_outage(mongo_through_proxy):
     assert during.mongo_documents is None and during.postgres_rows == 4
 
     mongo_through_proxy.start()
-    run("relay", "--once")
+    run_dualdb("relay", "--once")
     after = status(Tag)
     assert after.pending == 0 and after.mongo_documents == 4 and after.oldest_pending_seconds is None
-    code, output = run("status", "testapp.Tag", "--json")
+    code, output = run_dualdb("status", "testapp.Tag", "--json")
     assert '"pending": 0' in output
 
 
@@ -203,13 +194,13 @@ def test_retry_dead_requeues(settings):
 
         Specimen.objects.create(payload={"$bad": 1})
     assert status(Specimen).dead == 1 and "payload" in status(Specimen).last_error
-    assert run("retry-dead")[1].startswith("1 dead-lettered")
+    assert run_dualdb("retry-dead")[1].startswith("1 dead-lettered")
     assert OutboxEntry.objects.filter(state="pending", attempts=0).count() == 1
 
 
 def test_indexes_are_created_idempotently():
-    first = run("indexes", "testapp.Book")[1]
-    second = run("indexes", "testapp.Book")[1]
+    first = run_dualdb("indexes", "testapp.Book")[1]
+    second = run_dualdb("indexes", "testapp.Book")[1]
     assert first == second and "tags._id_1" in first and "author.publisher._id_1" in first
 
 

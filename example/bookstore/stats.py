@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,11 +82,7 @@ def counting() -> Iterator[RequestStats]:
 
 @contextmanager
 def _sql_wrappers() -> Iterator[None]:
-    wrappers = [conn.execute_wrapper(_count_sql) for conn in connections.all()]
-    for wrapper in wrappers:
-        wrapper.__enter__()
-    try:
+    with ExitStack() as stack:
+        for conn in connections.all():
+            stack.enter_context(conn.execute_wrapper(_count_sql))
         yield
-    finally:
-        for wrapper in reversed(wrappers):
-            wrapper.__exit__(None, None, None)
