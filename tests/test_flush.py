@@ -153,6 +153,35 @@ def test_a_document_over_16_mb_dead_letters_without_blocking_others(settings):
     assert dead.exists() and all("over MongoDB's" in e.last_error for e in dead)
 
 
+def test_a_batch_looks_up_each_embedding_once_not_once_per_row(settings, recorder):
+    authors = [Author.objects.create(name=f"A{i}") for i in range(2)]
+    with override_settings(DUALDB={**settings.DUALDB, "MODE": "relay"}):
+        books = [Book.objects.create(title=f"B{i}", author=authors[i % 2]) for i in range(6)]
+        books[0].author = authors[1]  # moved: the old author's document must drop it
+        books[0].save()
+        sent = len(recorder.filters)
+        drain()
+    lookups = [f for f in recorder.filters[sent:] if "books._id" in (f or {})]
+    assert len(lookups) == 3, lookups  # authors, tags and shelves embed books: one $in each
+    assert all(set(f["books._id"]["$in"]) == {b.pk for b in books} for f in lookups)
+    assert OutboxEntry.objects.count() == 0
+    assert_mirrored(*authors, *books)
+    assert books[0].pk not in [b["_id"] for b in stored(Author, authors[0].pk)["books"]]
+
+
+def test_a_failing_document_keeps_only_the_rows_that_asked_for_it(settings):
+    huge_book = Book.objects.create(title="Huge", author=Author.objects.create(name="A"))
+    fine_book = Book.objects.create(title="Fine", author=huge_book.author)
+    with override_settings(DUALDB={**settings.DUALDB, "MODE": "relay", "MAX_ATTEMPTS": 5}):
+        huge = Review.objects.create(book=huge_book, rating=1, text="x" * (17 * 1024 * 1024))
+        fine = Review.objects.create(book=fine_book, rating=5, text="ok")
+        drain()
+    left = OutboxEntry.objects.all()
+    assert {(e.model_label, e.object_pk) for e in left} == {("testapp.review", str(huge.pk))}, list(left)
+    assert all(e.state == "pending" and "over MongoDB's" in e.last_error for e in left)
+    assert [r["_id"] for r in stored(Book, fine_book.pk)["reviews"]] == [fine.pk]
+
+
 def test_sync_repairs_a_raw_sql_change():
     tag = Tag.objects.create(name="orm")
     with pg_connection.cursor() as cursor:
