@@ -73,6 +73,14 @@ class MongoQuery:
         parts = [LIVE_DOCUMENTS, *self.filters]
         return {"$and": parts} if len(parts) > 1 else parts[0]
 
+    def pins_one_document(self) -> bool:
+        """Whether a filter fixes ``_id`` to one value, so that at most one document can match.
+
+        ``get()`` then asks for one document instead of 21: a server without an
+        ``_id`` index to use (FerretDB v1 with integer ids) stops scanning at the match.
+        """
+        return any(_pins_id(part) for part in self.filters)
+
     def sort(self) -> SortSpec:
         return sort_spec(self.shape, self.effective_ordering(), self.reversed)
 
@@ -102,3 +110,10 @@ class MongoQuery:
             if self.high_mark is not None:
                 cursor = cursor.limit(self.high_mark - self.low_mark)
         return cursor
+
+
+def _pins_id(part: dict[str, Any]) -> bool:
+    if "_id" in part:
+        value = part["_id"]
+        return not isinstance(value, dict) or set(value) == {"$eq"}
+    return any(_pins_id(inner) for inner in part.get("$and", ()))

@@ -102,14 +102,16 @@ def shared_catalogue(django_db_setup, django_db_blocker):
 
 
 class FindRecorder(monitoring.CommandListener):
-    """The filters of every find/count/aggregate pymongo sends, exactly as sent."""
+    """The filters (and limits) of every find/count/aggregate pymongo sends, exactly as sent."""
 
     def __init__(self) -> None:
         self.filters: list[dict] = []
+        self.limits: list[tuple[str, int | None]] = []  # (collection, limit)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in ("find", "count", "aggregate"):
             self.filters.append(event.command.get("filter") or event.command.get("query") or event.command.get("pipeline"))
+            self.limits.append((event.command[event.command_name], event.command.get("limit")))
 
     def succeeded(self, event) -> None:
         pass

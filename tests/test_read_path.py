@@ -167,6 +167,18 @@ def test_single_object_helpers(catalogue):
     assert Book.objects.mongo().filter(title="no such book").first() is None
 
 
+def test_get_on_a_primary_key_asks_for_one_document(catalogue, recorder):
+    target = catalogue["books"][3]
+    assert Book.objects.mongo().get(pk=target.pk).title == target.title
+    assert Book.objects.mongo().filter(title=target.title).get(pk=target.pk) == target
+    with pytest.raises(Book.MultipleObjectsReturned, match="it returned 8"):
+        Book.objects.mongo().get(Q(pk=target.pk) | Q(title="Dune"))  # not pinned: Django's 21
+    with pytest.raises(Book.DoesNotExist):
+        Book.objects.mongo().get(pk=target.pk, title="another title")
+    books = dualdb.collection_for(Book).name
+    assert [limit for name, limit in recorder.limits if name == books] == [1, 1, 21, 1]
+
+
 def test_count_exists_in_bulk_and_iterator(catalogue):
     assert Book.objects.mongo().filter(price__gt=10).count() == Book.objects.filter(price__gt=10).count()
     assert Book.objects.mongo().order_by("pk")[3:9].count() == 6
