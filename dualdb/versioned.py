@@ -139,7 +139,9 @@ def _apply(collection: Collection, operations: list, ids: list[Any], outcome: Wr
     except BulkWriteError as exc:
         details = exc.details
         errors = details.get("writeErrors", [])
-    except ConnectionFailure:
+    except ConnectionFailure as exc:
+        if exc.timeout:  # a slow server, not a value it chokes on: it may still apply the command, so wait
+            raise MirrorUnavailable(f"MongoDB did not answer in time: {exc}") from exc
         if len(operations) == 1 or not _server_answers(collection):
             raise MirrorUnavailable("MongoDB is unreachable") from None
         return _apply_one_by_one(collection, operations, ids, outcome)
@@ -172,8 +174,8 @@ def _apply_one_by_one(collection: Collection, operations: list, ids: list[Any], 
     for operation, id_ in zip(operations, ids):
         try:
             retry |= _apply(collection, [operation], [id_], outcome)
-        except MirrorUnavailable:
-            if not _server_answers(collection):
+        except MirrorUnavailable as exc:
+            if _timed_out(exc) or not _server_answers(collection):
                 raise
             outcome.errors[id_] = UnmirrorableValue(f"MongoDB dropped the connection on document {id_!r}")
         except PyMongoError as exc:
@@ -181,6 +183,10 @@ def _apply_one_by_one(collection: Collection, operations: list, ids: list[Any], 
                 raise MirrorUnavailable(f"MongoDB did not answer in time: {exc}") from exc
             outcome.errors[id_] = UnmirrorableValue(f"MongoDB refused document {id_!r}: {exc}")
     return retry
+
+
+def _timed_out(error: MirrorUnavailable) -> bool:
+    return bool(getattr(error.__cause__, "timeout", False))
 
 
 def _server_answers(collection: Collection) -> bool:

@@ -35,6 +35,8 @@ class TcpProxy:
         self._flowing.set()
         self._drop_command: str | None = None
         self._doomed_requests: set[int] = set()
+        self._withheld_requests: set[int] = set()
+        self._withhold = False
         self.dropped: list[str] = []
 
     @staticmethod
@@ -71,10 +73,14 @@ class TcpProxy:
     def resume(self) -> None:
         self._flowing.set()
 
-    def drop_reply_to(self, command: str) -> None:
-        """Arm: the next *command* (``"insert"``, ``"update"``...) is applied but its reply is lost."""
+    def drop_reply_to(self, command: str, *, withhold: bool = False) -> None:
+        """Arm: the next *command* (``"insert"``, ``"update"``...) is applied but its reply is lost.
+
+        The connection is closed where the reply was; with *withhold* it stays open
+        and silent instead, so the client waits for its socket timeout.
+        """
         with self._lock:
-            self._drop_command = command
+            self._drop_command, self._withhold = command, withhold
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -101,16 +107,19 @@ class TcpProxy:
             with self._lock:
                 if command == self._drop_command:
                     self._drop_command = None
-                    self._doomed_requests.add(request_id)
+                    (self._withheld_requests if self._withhold else self._doomed_requests).add(request_id)
                     self.dropped.append(command)
         return True
 
-    def _replies(self, header: tuple[int, int, int, int], body: bytes) -> bool:
-        """Forward unless this replies to a doomed request."""
+    def _replies(self, header: tuple[int, int, int, int], body: bytes) -> bool | None:
+        """Forward (True), unless this replies to a doomed request (False: close) or a withheld one (None: skip)."""
         with self._lock:
             if header[2] in self._doomed_requests:
                 self._doomed_requests.discard(header[2])
                 return False
+            if header[2] in self._withheld_requests:
+                self._withheld_requests.discard(header[2])
+                return None
         return True
 
     def _pipe(self, source: socket.socket, sink: socket.socket, inspect) -> None:
@@ -121,9 +130,11 @@ class TcpProxy:
                 while len(buffer) >= HEADER.size and len(buffer) >= (length := HEADER.unpack_from(buffer)[0]):
                     message, buffer = buffer[:length], buffer[length:]
                     self._flowing.wait()
-                    if not inspect(HEADER.unpack_from(message), message[HEADER.size:]):
+                    verdict = inspect(HEADER.unpack_from(message), message[HEADER.size:])
+                    if verdict is False:
                         raise OSError("reply dropped on purpose")
-                    sink.sendall(message)
+                    if verdict:
+                        sink.sendall(message)
         except OSError:
             pass
         finally:

@@ -21,6 +21,7 @@ from django.test import override_settings
 
 import dualdb
 from dualdb.models import OutboxEntry
+from dualdb.relay import run_relay
 from tests.helpers import run_dualdb, stored
 from tests.invariants import assert_converged, drain, wait_until
 from tests.processes import child_env, django_command, worker
@@ -148,6 +149,24 @@ def test_a_lost_acknowledgement_is_retried_harmlessly(mongo_through_proxy, comma
     drain()
     assert dualdb.collection_for(Tag).count_documents({"_id": tag.pk}) == 1
     assert stored(Tag, tag.pk) == dualdb.render(tag)
+    assert_converged()
+
+
+def test_a_batch_acknowledged_too_late_waits_instead_of_blaming_its_documents(mongo_through_proxy, settings):
+    slow = {**settings.DUALDB, "MODE": "relay", "SOCKET_TIMEOUT_MS": 1500, "RETRY_BACKOFF_SECONDS": 0.05}
+    with override_settings(DUALDB=slow):
+        pks = [tag.pk for tag in Tag.objects.bulk_create(Tag(name=f"slow {i}") for i in range(4))]
+        drain()
+        Tag.objects.filter(pk__in=pks).update(name=Concat("name", Value(" renamed")))
+        mongo_through_proxy.drop_reply_to("update", withhold=True)  # four replaces in one command, acknowledged never
+        run_relay(once=True)
+
+        assert mongo_through_proxy.dropped == ["update"]
+        rows = list(OutboxEntry.objects.all())
+        assert len(rows) == 8, "a timeout is an outage: the whole batch (sync and content rows) waits"
+        assert all(row.state == "pending" and "did not answer in time" in row.last_error for row in rows), rows
+        drain()
+    assert sorted(stored(Tag, pk)["name"] for pk in pks) == [f"slow {i} renamed" for i in range(4)]
     assert_converged()
 
 
