@@ -87,8 +87,9 @@ def _book_kwargs(book: models.Model) -> dict[str, Any]:
     return {"title": book.title, "author_id": book.author_id, "price": book.price, "published": book.published}
 
 
-def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repetitions: int,
+def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repetitions: int, warmup: int,
                backfill_repetitions: int, say: Callable[[str], None]) -> WriteResults:
+    """Every write scenario; *warmup* untimed rounds first (0 where each round costs server scans)."""
     from django.test.utils import CaptureQueriesContext
 
     results = WriteResults()
@@ -125,24 +126,26 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
         with mirror_mode("realtime"):
             results.save = interleave({"plain": edit(plains), "realtime": in_mode("realtime", edit(books)),
                                        "relay": in_mode("relay", edit(books))},
-                                      repetitions=repetitions, warmup=1, ops=saves,
+                                      repetitions=repetitions, warmup=warmup, ops=saves,
                                       on_repetition=lambda _r: _discard_outbox())
 
         say(f"writes: bulk_create({bulk}) plain / realtime / relay")
-        results.bulk_create = _bulk_create(app_label, Plain, bulk, repetitions)
+        results.bulk_create = _bulk_create(app_label, Plain, bulk, repetitions, warmup)
     finally:
         with connection.schema_editor() as editor:
             editor.delete_model(Plain)
 
     say(f"writes: rename an author embedded in {rename_books:,} books")
     results.rename_books = rename_books
-    results.rename = _rename(app_label, rename_books, repetitions=max(2 if repetitions >= 3 else 1, repetitions // 2))
+    results.rename = _rename(app_label, rename_books, repetitions=max(2 if repetitions >= 3 else 1, repetitions // 2),
+                             warmup=warmup)
     say("writes: backfill vs raw insert_many of the same documents")
     results.backfill, results.backfill_documents = _backfill_vs_insert_many(app_label, backfill_repetitions)
     return results
 
 
-def _bulk_create(app_label: str, Plain: type[models.Model], bulk: int, repetitions: int) -> dict[str, Samples]:
+def _bulk_create(app_label: str, Plain: type[models.Model], bulk: int, repetitions: int,
+                 warmup: int) -> dict[str, Samples]:
     """``bulk_create(bulk)`` of new books; each mode's books get an author of their own, removed after each round."""
     Author, Book = apps.get_model(app_label, "Author"), apps.get_model(app_label, "Book")
     with mirror_mode("relay"):
@@ -171,7 +174,7 @@ def _bulk_create(app_label: str, Plain: type[models.Model], bulk: int, repetitio
         samples = interleave({"plain": create("plain", Plain, lambda: models.QuerySet(Plain)),
                               "realtime": create("realtime", Book, lambda: Book.objects.all()),
                               "relay": create("relay", Book, lambda: Book.objects.all())},
-                             repetitions=repetitions, warmup=1, on_repetition=clean)
+                             repetitions=repetitions, warmup=warmup, on_repetition=clean)
     clean(0)
     return samples
 
@@ -199,7 +202,7 @@ def _mirror(model: type[models.Model], pks: list[Any]) -> None:
         mirror_documents(model, pks, connection.alias)
 
 
-def _rename(app_label: str, count: int, *, repetitions: int) -> dict[str, Samples]:
+def _rename(app_label: str, count: int, *, repetitions: int, warmup: int) -> dict[str, Samples]:
     """Time from the rename's save() until every embedding document shows the new name (relay drained at once)."""
     import dualdb
 
@@ -228,7 +231,7 @@ def _rename(app_label: str, count: int, *, repetitions: int) -> dict[str, Sample
         return run
 
     return interleave({"realtime": rename("realtime"), "relay": rename("relay")},
-                      repetitions=repetitions, warmup=1)
+                      repetitions=repetitions, warmup=warmup)
 
 
 def _backfill_vs_insert_many(app_label: str, repetitions: int) -> tuple[dict[str, Samples], int]:

@@ -60,3 +60,39 @@ def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
     page = (tmp_path / "latest.md").read_text()
     for heading in ("## Targets", "## Reads", "## Writes", "## Mirror lag", "## Where the time"):
         assert heading in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_scanning_server_the_first_timed_repetition_is_the_check(mongo_db, monkeypatch):
+    from dataclasses import replace
+
+    from benchmarks import reads
+    from benchmarks.generate import populate
+    from benchmarks.runner import FERRETDB_PLANS, PLANS, Mismatch, plan_for, run_reads
+
+    assert plan_for("default", is_ferretdb=True) is FERRETDB_PLANS["default"]
+    assert plan_for("default", is_ferretdb=False) is PLANS["default"]
+    assert plan_for("small", is_ferretdb=True) is PLANS["small"]
+    populate("small", progress=False)
+    plan = replace(PLANS["small"], check_in_first_repetition=True)
+    out = run_reads("testapp", plan, lambda message: None, requested_detail=plan.detail)
+
+    assert out["mongo_checked_in_first_repetition"] is True
+    for key, scenario in out["scenarios"].items():
+        for name, path in scenario["paths"].items():
+            assert len(path["samples_s"]) == plan.repetitions, (key, name)
+            expected_sql = 0 if name in ("pymongo", "mongo", "mongo_values") else 1
+            assert (path["sql_queries"] >= 1) == bool(expected_sql), (key, name, path)
+            assert path["mongo_commands"] >= (1 - expected_sql), (key, name, path)
+
+    # A MongoDB path that answers wrongly is still caught, after its timed runs.
+    original = reads.scenarios
+
+    def one_wrong(data):
+        found = original(data)
+        found[0].paths["mongo"] = lambda: ["not what the ORM says"]
+        return found
+
+    monkeypatch.setattr(reads, "scenarios", one_wrong)
+    with pytest.raises(Mismatch, match="mongo differs"):
+        run_reads("testapp", plan, lambda message: None, requested_detail=plan.detail)
