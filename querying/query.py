@@ -76,8 +76,9 @@ class MongoQuery:
     def pins_one_document(self) -> bool:
         """Whether a filter fixes ``_id`` to one value, so that at most one document can match.
 
-        ``get()`` then asks for one document instead of 21: a server without an
-        ``_id`` index to use (FerretDB v1 with integer ids) stops scanning at the match.
+        The find then asks for one document (``get()`` included, which asks for 21):
+        a server without an ``_id`` index to use (FerretDB v1 with integer ids)
+        stops scanning at the match instead of reading the rest of the collection.
         """
         return any(_pins_id(part) for part in self.filters)
 
@@ -104,12 +105,15 @@ class MongoQuery:
         sort = self.sort()
         if sort:
             cursor = cursor.sort(sort)
+        limit = None
         if sliced:
             if self.low_mark:
                 cursor = cursor.skip(self.low_mark)
             if self.high_mark is not None:
-                cursor = cursor.limit(self.high_mark - self.low_mark)
-        return cursor
+                limit = self.high_mark - self.low_mark
+        if self.pins_one_document():
+            limit = 1 if limit is None else min(limit, 1)
+        return cursor.limit(limit) if limit is not None else cursor
 
 
 def _pins_id(part: dict[str, Any]) -> bool:

@@ -358,8 +358,7 @@ class MongoQuerySet:
         """The one object matching; a miss runs the query once on PostgreSQL before raising ``DoesNotExist``."""
         clone = self.filter(*args, **kwargs) if args or kwargs else self._clone()
         if not clone.query.is_sliced:
-            one = clone.query.pins_one_document() and not clone._expands_rows()
-            clone = clone.order_by()[:1 if one else MAX_GET_RESULTS]
+            clone = clone.order_by()[:MAX_GET_RESULTS]
         results = list(clone)
         if len(results) == 1:
             return results[0]
