@@ -1,6 +1,6 @@
-"""Where the time of a ``.mongo()`` instance read goes: server, BSON decode, translation, hydration.
+"""Where the time goes: of a ``.mongo()`` instance read, and of a backfill batch.
 
-Each stage is timed on its own over the same list page, then the whole path is run
+Each stage is timed on its own over the same work, then the whole path is run
 under cProfile, so the next optimisation is chosen from data rather than guessed.
 """
 
@@ -73,8 +73,68 @@ def profile_mongo_instances(app_label: str, *, limit: int, repetitions: int) -> 
         "hydration (documents to instances)": _median(hydrate, repetitions),
         "template work (read the attributes)": _median(lambda: _cards_from_instances(instances), repetitions),
     }
+    return {"scenario": f'Book.objects.mongo().order_by("-published", "pk")[:{limit}], attributes read as a template would',
+            "documents": len(raw), "document_bytes": len(raw_bytes),
+            **_whole_path(whole, stages, "other (queryset plumbing, cursor, alias lookup)", repetitions)}
+
+
+def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[str, Any]:
+    """Stage timings (seconds, medians) of mirroring one backfill batch of *batch* books into an empty collection."""
+    from django.db import connection, transaction
+
+    from dualdb.connection import get_database
+    from dualdb.mirroring import lock_documents, mirror_documents
+    from dualdb.registries import registry
+    from dualdb.rendering import fetch, render_instance
+
+    Book = apps.get_model(app_label, "Book")
+    shape = registry.spec(Book).shape
+    pks = list(Book._base_manager.order_by("pk").values_list("pk", flat=True)[:batch])
+    scratch = get_database()["dualdb_bench_backfill_profile"]
+    options = scratch.codec_options
+
+    def locks_and_versions() -> None:
+        with transaction.atomic():
+            lock_documents(((Book, pk) for pk in pks), connection.alias)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
+                cursor.fetchall()
+
+    rows = fetch(shape, pks, connection.alias)
+    documents = [render_instance(rows[pk], shape) for pk in pks]
+    encoded = [RawBSONDocument(bson.encode({**d, "_v": 1}, codec_options=options)) for d in documents]
+
+    def insert() -> None:
+        scratch.drop()
+        scratch.insert_many(encoded, ordered=False)
+
+    def whole() -> None:
+        scratch.drop()
+        with transaction.atomic():
+            mirror_documents(Book, pks, connection.alias, collection=scratch, expect_new=True)
+
+    try:
+        stages = {
+            "advisory locks and versions (PostgreSQL)": _median(locks_and_versions, repetitions),
+            "fetch rows and relations (PostgreSQL, ORM instances)": _median(
+                lambda: fetch(shape, pks, connection.alias), repetitions),
+            "render (instances to documents)": _median(
+                lambda: [render_instance(rows[pk], shape) for pk in pks], repetitions),
+            "BSON encode": _median(
+                lambda: [bson.encode({**d, "_v": 1}, codec_options=options) for d in documents], repetitions),
+            "insert (server + network)": _median(insert, repetitions),
+        }
+        measured = _whole_path(whole, stages, "other (versioned-write bookkeeping, transaction)", repetitions)
+    finally:
+        scratch.drop()
+    return {"scenario": f"one backfill batch: {len(pks):,} books mirrored into an empty collection",
+            "documents": len(pks), "document_bytes": sum(len(e.raw) for e in encoded), **measured}
+
+
+def _whole_path(whole: Callable[[], Any], stages: dict[str, float], rest: str, repetitions: int) -> dict[str, Any]:
+    """Time the whole path (what the stages do not cover becomes *rest*), then run it under cProfile."""
     total = _median(whole, repetitions)
-    stages["other (queryset plumbing, cursor, alias lookup)"] = max(total - sum(stages.values()), 0.0)
+    stages[rest] = max(total - sum(stages.values()), 0.0)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(repetitions):
@@ -82,9 +142,7 @@ def profile_mongo_instances(app_label: str, *, limit: int, repetitions: int) -> 
     profiler.disable()
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
-    return {"scenario": f'Book.objects.mongo().order_by("-published", "pk")[:{limit}], attributes read as a template would',
-            "documents": len(raw), "document_bytes": len(raw_bytes), "total": total, "stages": stages,
-            "cprofile": _trim(text.getvalue())}
+    return {"total": total, "stages": stages, "cprofile": _trim(text.getvalue())}
 
 
 def _trim(report: str) -> str:

@@ -44,11 +44,13 @@ def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
     assert data["reads"]["scenarios"]["list_50"]["paths"]["orm_naive"]["sql_queries"] > \
         data["reads"]["scenarios"]["list_50"]["paths"]["orm_best"]["sql_queries"]
     assert set(data["writes"]["save"]) == {"plain", "realtime", "relay"}
+    assert set(data["writes"]["save_in_transaction"]) == {"plain", "relay"}
     assert set(data["writes"]["bulk_create"]) == {"plain", "realtime", "relay"}
     assert set(data["writes"]["rename"]) == {"realtime", "relay"}
     assert set(data["writes"]["backfill"]) == {"backfill", "insert_many"}
     assert data["lag"]["writes"] == len(data["lag"]["delays"]) + data["lag"]["not_visible"] > 0
     assert data["profile"]["stages"] and data["profile"]["cprofile"]
+    assert data["backfill_profile"]["stages"] and data["backfill_profile"]["documents"] > 0
     assert {t["where"] for t in data["targets"]} >= {"detail", "export", "save", "backfill", "lag"}
     assert data["generation"]["counts"]["books"] > 0 and data["sync_peak_rss_mb"]
 
@@ -58,7 +60,8 @@ def test_whole_benchmark_at_small_size(tmp_path, mongo_db):
     docs = docs_page.read_text()
     assert "old" not in docs and "### Targets" in docs and docs.endswith("Findings.\n")
     page = (tmp_path / "latest.md").read_text()
-    for heading in ("## Targets", "## Reads", "## Writes", "## Mirror lag", "## Where the time"):
+    for heading in ("## Targets", "## Reads", "## Writes", "## Mirror lag", "## Where the time of a `.mongo()`",
+                    "## Where the time of a backfill batch"):
         assert heading in page
 
 
