@@ -74,10 +74,22 @@ def _render(instance: models.Model, shape: Shape) -> dict[str, Any]:
 
 def _render_relation(instance: models.Model, relation: Relation) -> Any:
     if relation.many:
-        related = sorted(getattr(instance, relation.name).all(), key=lambda obj: obj.pk)
+        related = sorted(_many(instance, relation.name), key=lambda obj: obj.pk)
         return [_render(obj, relation.shape) for obj in related]
     try:
         related = getattr(instance, relation.name)
     except ObjectDoesNotExist:  # a reverse one-to-one with no row
         related = None
     return _render(related, relation.shape) if related is not None else None
+
+
+def _many(instance: models.Model, name: str) -> Iterable[models.Model]:
+    """The related objects ``prefetch_related`` loaded, read from its cache.
+
+    ``getattr(instance, name).all()`` returns the same objects but first builds a
+    related manager and a filtered queryset per instance: a third of a backfill
+    batch's time went there. Where the cache is keyed otherwise (a custom
+    ``related_query_name``), the manager answers.
+    """
+    cached = getattr(instance, "_prefetched_objects_cache", {}).get(name)
+    return cached if cached is not None else getattr(instance, name).all()
