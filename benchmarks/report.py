@@ -244,10 +244,13 @@ def _writes_md(r: dict[str, Any]) -> list[str]:
                   f"{plan['saves']} saves per repetition, `bulk_create({plan['bulk']})`, a rename fanning out to "
                   f"{plan['rename']} books, {plan['repetitions']} repetitions without warm-up.", ""]
     timeout_s = r.get("realtime_timeout_s")
-    if timeout_s and w["save"]["realtime"]["median_s"] >= 0.9 * timeout_s:
-        lines += [f"The \"realtime\" `save()` ran into its time budget (`REALTIME_TIMEOUT_MS`, {timeout_s:g} s): "
-                  "the flush after commit gave up there and left the rows to the relay, as it does during an "
-                  "outage. That figure is the budget, not the cost of mirroring.", ""]
+    capped = [f"`{name}()`" for name in ("save", "bulk_create")
+              if timeout_s and w[name]["realtime"]["median_s"] >= 0.9 * timeout_s]
+    if capped:
+        lines += [f"The \"realtime\" {' and '.join(capped)} ran into the time budget of a writer's request "
+                  f"(`REALTIME_TIMEOUT_MS`, {timeout_s:g} s): the flush after commit gave up there and left the "
+                  "rows to the relay, as it does during an outage. Those figures are the budget, not the cost of "
+                  "mirroring.", ""]
     lines += ["`save()` updates a book's title (the row already exists); per save:", "",
              "| model | median | p95 | × plain | SQL queries |", "|---|---:|---:|---:|---:|"]
     for name, s in w["save"].items():
@@ -281,7 +284,7 @@ def _writes_md(r: dict[str, Any]) -> list[str]:
 
 def _lag_md(lag: dict[str, Any]) -> list[str]:
     lines = ["## Mirror lag", "",
-             f"{lag['writes']:,} book saves at {lag['rate']:g}/s (achieved {lag['achieved_rate']:.0f}/s) in "
+             f"{lag['writes']:,} book saves at {lag['rate']:g}/s (achieved {lag['achieved_rate']:.2g}/s) in "
              f"\"relay\" mode with the relay running (poll interval {lag['relay_poll_seconds']:g} s, "
              f"{lag['relay_batch']} outbox rows per batch); delay from "
              "the write's commit to its document being written (relay batch committed):", "",

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from pymongo import monitoring
 
-from .timing import Samples, interleave, paired_ratio
+from .timing import QueryCounter, Samples, interleave, paired_ratio
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ class _Recorded:
             return self.path()
         from django.db import connection
 
-        queries = _QueryCounter()
+        queries = QueryCounter()
         COUNTER.count, COUNTER.enabled = 0, True
         try:
             with connection.execute_wrapper(queries):
@@ -244,17 +244,6 @@ class _Recorded:
             COUNTER.enabled = False
         self.counts = {"sql": queries.count // self.ops, "mongo": COUNTER.count // self.ops}
         return self.result
-
-
-class _QueryCounter:
-    """SQL statements executed, counted without keeping them (``CaptureQueriesContext`` keeps at most 9,000)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 def run_reads(app_label: str, plan: Plan, say: Callable[[str], None], *, requested_detail: int) -> dict[str, Any]:

@@ -72,3 +72,18 @@ def paired_ratio(numerator: Samples, denominator: Samples) -> float:
     """Median over repetitions of numerator/denominator in the same repetition."""
     ratios = [a / b for a, b in zip(numerator.per_op(), denominator.per_op()) if b > 0]
     return statistics.median(ratios) if ratios else float("nan")
+
+
+class QueryCounter:
+    """SQL statements executed, for ``connection.execute_wrapper()``; counted without keeping them.
+
+    ``CaptureQueriesContext`` keeps at most 9,000 and, once a run has filled the
+    log, reports 0 for every later context.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)

@@ -17,7 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from .timing import Samples, interleave
+from .timing import QueryCounter, Samples, interleave
 
 MODES = ("plain", "realtime", "relay")
 
@@ -91,8 +91,6 @@ def _book_kwargs(book: models.Model) -> dict[str, Any]:
 def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repetitions: int, warmup: int,
                backfill_repetitions: int, say: Callable[[str], None]) -> WriteResults:
     """Every write scenario; *warmup* untimed rounds first (0 where each round costs server scans)."""
-    from django.test.utils import CaptureQueriesContext
-
     results = WriteResults()
     Book = apps.get_model(app_label, "Book")
     Plain = plain_book_model(app_label)
@@ -121,9 +119,10 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
         # save(): switching the mode is a dict assignment; what relay mode queued is discarded between rounds.
         say(f"writes: save() x{saves} per repetition, plain / realtime / relay")
         for mode, objects in (("plain", plains[:1]), ("realtime", books[:1]), ("relay", books[:1])):
-            with mirror_mode("realtime" if mode == "plain" else mode), CaptureQueriesContext(connection) as queries:
+            queries = QueryCounter()
+            with mirror_mode("realtime" if mode == "plain" else mode), connection.execute_wrapper(queries):
                 edit(objects)()
-            results.save_queries[mode] = len(queries.captured_queries)
+            results.save_queries[mode] = queries.count
             _discard_outbox()
         with mirror_mode("realtime"):
             results.save = interleave({"plain": edit(plains), "realtime": in_mode("realtime", edit(books)),
