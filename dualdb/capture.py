@@ -34,9 +34,10 @@ def relation_key(m2m_field: models.Field, owner_side: bool) -> str:
 
 
 def content_changed(model: type[models.Model], pks: Iterable[Any], using: str, *,
-                    flush_on_commit: bool = True) -> list[int]:
+                    flush_on_commit: bool = True, created: bool = False) -> list[int]:
     """Rows of *model* changed: re-render their documents and every document embedding them.
 
+    *created*: the rows are new (``save()`` of a new object, ``bulk_create()``).
     Returns the ids of the outbox rows written.
     """
     from .models import OutboxEntry
@@ -48,7 +49,8 @@ def content_changed(model: type[models.Model], pks: Iterable[Any], using: str, *
     label = model._meta.label_lower
     entries = []
     if registry.is_mirrored(model):
-        entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC) for pk in pks]
+        entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC, created=created)
+                    for pk in pks]
     if registry.embeddings_of(model):
         entries += [OutboxEntry(model_label=label, object_pk=str(pk), kind=OutboxEntry.Kind.CONTENT) for pk in pks]
     if entries:

@@ -226,7 +226,8 @@ def _write_documents(model: type[models.Model], requested: dict[Any, list[Outbox
 
     Returns the primary keys of the documents written.
     """
-    errors = mirror_documents(model, list(requested), using, lock=False)
+    new = {pk for pk, entries in requested.items() if any(entry.created for entry in entries)}
+    errors = mirror_documents(model, list(requested), using, lock=False, new=new)
     for pk, error in errors.items():
         for entry in requested[pk]:
             failures[entry] = error

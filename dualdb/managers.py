@@ -55,7 +55,7 @@ class MirrorQuerySet(models.QuerySet):
                     "%s.bulk_create() could not report the primary keys of %d rows (ignore_conflicts?): "
                     "call dualdb.sync() with their primary keys to mirror them.",
                     self.model._meta.label, len(created) - len(pks))
-            content_changed(self.model, pks, self.db)
+            content_changed(self.model, pks, self.db, created=True)
         return created
 
     bulk_create.alters_data = True

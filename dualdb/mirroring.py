@@ -50,12 +50,14 @@ def live_collection(model: type[models.Model], using: str) -> Collection:
 
 
 def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, *, lock: bool = True,
-                     collection: Collection | None = None, expect_new: bool = False) -> dict[Any, Exception]:
+                     collection: Collection | None = None, expect_new: bool = False,
+                     new: set[Any] | frozenset[Any] = frozenset()) -> dict[Any, Exception]:
     """Mirror these rows (a missing row becomes a tombstone); returns the errors by primary key.
 
     ``lock=False`` when the caller already locked these documents; *collection*
     to write somewhere else than the live collection (a rebuild's new one);
-    *expect_new* when most documents do not exist yet (a backfill). Raises
+    *expect_new* when most documents do not exist yet (a backfill), *new* for the
+    rows known to be just created (their documents are inserted first). Raises
     :class:`~dualdb.exceptions.MirrorUnavailable` when MongoDB cannot be reached.
     """
     if not pks:
@@ -79,8 +81,8 @@ def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, 
             continue
         id_ = to_bson(pk_field, pk)
         by_id[id_] = pk
-        writes.append(VersionedWrite(id=id_, version=version, document=document))
-    outcome = write_versioned(target, writes, expect_new=expect_new)
+        writes.append(VersionedWrite(id=id_, version=version, document=document, new=expect_new or pk in new))
+    outcome = write_versioned(target, writes)
     for id_, error in outcome.errors.items():
         errors[by_id[id_]] = error
     return errors

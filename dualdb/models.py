@@ -28,9 +28,10 @@ class MirroredModel(models.Model):
 
         using = using or router.db_for_write(self.__class__, instance=self)
         # The outbox row must commit or roll back with the row it describes.
+        adding = self._state.adding
         with transaction.atomic(using=using, savepoint=False):
             super().save_base(*args, using=using, **kwargs)
-            content_changed(self.__class__, [self.pk], using)
+            content_changed(self.__class__, [self.pk], using, created=adding)
 
 
 class OutboxEntry(models.Model):
@@ -55,6 +56,9 @@ class OutboxEntry(models.Model):
     object_pk = models.TextField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SYNC)
     relation = models.CharField(max_length=300, blank=True, default="")
+    # sync rows: the write created the row, so its document most likely does not exist yet
+    # and the flush tries an insert first (a hint for speed; the versioned write decides).
+    created = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

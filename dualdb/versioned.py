@@ -1,11 +1,14 @@
 """Versioned writes: a document is only ever replaced by a newer version of itself.
 
-Each write carries ``_v``. The stored versions are read first; then a missing
-document is inserted and a stored one is replaced only if its ``_v`` is still
-the one just read (compare-and-swap). No upsert is used: FerretDB v1 answers an
-upsert that hits a duplicate key with a malformed reply and stops an unordered
-batch. A delete leaves a tombstone carrying its ``_v``, so a late write of an
-older version can never bring the document back; readers skip tombstones.
+Each write carries ``_v``. The first attempt needs no read: a document known to
+be new is inserted (which fails where anything, even a tombstone, is stored),
+any other replaces only a stored version older than its own (``_v < v``). What
+that does not settle (nothing matched, a duplicate key) goes to rounds that read
+the stored versions, insert what is missing and replace only the version just
+read (compare-and-swap). No upsert is used: FerretDB v1 answers an upsert that
+hits a duplicate key with a malformed reply and stops an unordered batch. A
+delete leaves a tombstone carrying its ``_v``, so a late write of an older
+version can never bring the document back; readers skip tombstones.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class VersionedWrite:
     id: Any
     version: int
     document: dict[str, Any] | None
+    new: bool = False  # most likely not stored yet: insert first
 
 
 @dataclass
@@ -55,12 +59,11 @@ def tombstone(id_: Any, version: int) -> dict[str, Any]:
             DELETED_AT_KEY: datetime.datetime.now(datetime.timezone.utc)}
 
 
-def write_versioned(collection: Collection, writes: list[VersionedWrite], *, expect_new: bool = False) -> WriteOutcome:
+def write_versioned(collection: Collection, writes: list[VersionedWrite]) -> WriteOutcome:
     """Apply *writes*; raises :class:`MirrorUnavailable` only when the server cannot be reached.
 
-    *expect_new* (a backfill into an empty collection) tries plain inserts first and
-    reads versions only for documents that turn out to exist: an insert can only
-    succeed where nothing, not even a tombstone, is stored.
+    The common cases cost one command per kind of write and no read: new
+    documents are inserted, stored ones replaced where their version is older.
     """
     outcome = WriteOutcome()
     pending = {write.id: write for write in writes}
@@ -71,10 +74,12 @@ def write_versioned(collection: Collection, writes: list[VersionedWrite], *, exp
         except UnmirrorableValue as exc:
             outcome.errors[write.id] = exc
             del pending[write.id]
-    if expect_new and pending:
-        ids = list(pending)
-        retry = _apply(collection, [InsertOne(encoded[id_]) for id_ in ids], ids, outcome)
-        pending = {id_: pending[id_] for id_ in retry}
+    fresh = [id_ for id_, write in pending.items() if write.new]
+    known = [id_ for id_, write in pending.items() if not write.new]
+    operations = [InsertOne(encoded[id_]) for id_ in fresh]
+    operations += [ReplaceOne({ID_KEY: id_, VERSION_KEY: {"$lt": pending[id_].version}}, encoded[id_]) for id_ in known]
+    unsettled = _apply_in_commands(collection, operations, fresh + known, outcome) if operations else set()
+    pending = {id_: pending[id_] for id_ in unsettled}
     for _round in range(MAX_ROUNDS):
         if not pending:
             return outcome

@@ -82,6 +82,36 @@ def test_versions_applied_out_of_order_keep_the_newest(mongo_db):
     assert collection.find_one({"_id": 1}) == {"_id": 1, "state": "re-created", "_v": 6}
 
 
+def test_a_wrong_guess_about_new_documents_still_keeps_the_newest(mongo_db):
+    collection = mongo_db["guesses"]
+    write_versioned(collection, [VersionedWrite(1, 5, {"_id": 1, "state": "v5"})])
+    # Said to be new but stored: the insert fails, the version read decides.
+    write_versioned(collection, [VersionedWrite(1, 7, {"_id": 1, "state": "v7"}, new=True),
+                                 VersionedWrite(2, 1, {"_id": 2, "state": "fresh"}, new=True)])
+    # Said to be stored but missing: the replace matches nothing, the document is inserted.
+    write_versioned(collection, [VersionedWrite(3, 2, {"_id": 3, "state": "missing"})])
+    # Stale, either way.
+    stale = write_versioned(collection, [VersionedWrite(1, 6, {"_id": 1, "state": "v6"}),
+                                         VersionedWrite(2, 1, {"_id": 2, "state": "again"}, new=True)])
+    assert stale.superseded == {1, 2}
+    assert sorted(collection.find(), key=lambda d: d["_id"]) == [
+        {"_id": 1, "state": "v7", "_v": 7}, {"_id": 2, "state": "fresh", "_v": 1}, {"_id": 3, "state": "missing", "_v": 2}]
+
+
+def test_creating_and_updating_read_no_versions_first(recorder):
+    author = Author.objects.create(name="New")  # created: inserted
+    book = Book.objects.create(title="New", author=author)
+    book.title = "Updated"  # stored: replaced where older
+    book.save()
+    author.name = "Renamed"
+    author.save()
+
+    version_reads = [f for f in recorder.filters if set(f or {}) == {"_id"} and "$in" in f["_id"]]
+    assert version_reads == []
+    assert_mirrored(author, book)
+    assert stored(Book, book.pk)["author"]["name"] == "Renamed"
+
+
 def test_outage_writes_succeed_rows_wait_and_the_relay_converges(mongo_through_proxy):
     tag = Tag.objects.create(name="before")
     assert stored(Tag, tag.pk)["name"] == "before"
