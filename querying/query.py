@@ -76,9 +76,10 @@ class MongoQuery:
     def pins_one_document(self) -> bool:
         """Whether a filter fixes ``_id`` to one value, so that at most one document can match.
 
-        The find then asks for one document (``get()`` included, which asks for 21):
-        a server without an ``_id`` index to use (FerretDB v1 with integer ids)
-        stops scanning at the match instead of reading the rest of the collection.
+        The find then asks for one document, unsorted (``get()`` included, which
+        asks for 21): a server without an ``_id`` index to use (FerretDB v1 with
+        integer ids) stops scanning at the match instead of reading and sorting the
+        rest of the collection.
         """
         return any(_pins_id(part) for part in self.filters)
 
@@ -102,8 +103,9 @@ class MongoQuery:
 
     def cursor(self, collection: Collection, *, sliced: bool = True, batch_size: int = 0) -> Cursor:
         cursor = collection.find(self.mongo_filter(), self.projection(), batch_size=batch_size)
-        sort = self.sort()
-        if sort:
+        one = self.pins_one_document()
+        sort = self.sort()  # built even when unused: it refuses orderings the documents cannot give
+        if sort and not one:  # one document has no order, and a scanning server would sort in memory
             cursor = cursor.sort(sort)
         limit = None
         if sliced:
@@ -111,7 +113,7 @@ class MongoQuery:
                 cursor = cursor.skip(self.low_mark)
             if self.high_mark is not None:
                 limit = self.high_mark - self.low_mark
-        if self.pins_one_document():
+        if one:
             limit = 1 if limit is None else min(limit, 1)
         return cursor.limit(limit) if limit is not None else cursor
 

@@ -28,6 +28,7 @@ from .iterables import (
     ValuesIterable,
     ValuesListIterable,
 )
+from .paths import resolve
 from .query import MongoQuery
 from .source import MirrorSource
 from .where import compile_exclude, compile_filter
@@ -144,8 +145,13 @@ class MongoQuerySet:
         return list(self._iterable_class(self, self._documents()))
 
     def _expands_rows(self) -> bool:
+        """Whether a values() name crosses a many-valued relation, so one document can give several rows.
+
+        Only then must slicing wait for the rows: ``author__name`` is one value per
+        document, and its ``[:50]`` stays a server-side limit.
+        """
         return self._fields is not None and self._iterable_class is not ModelIterable and any(
-            "__" in name for name in self.value_names())
+            "__" in name and resolve(self.query.shape, name).is_many for name in self.value_names())
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._fetch_all())

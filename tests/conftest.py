@@ -102,16 +102,20 @@ def shared_catalogue(django_db_setup, django_db_blocker):
 
 
 class FindRecorder(monitoring.CommandListener):
-    """The filters (and limits) of every find/count/aggregate pymongo sends, exactly as sent."""
+    """The filters (and whole commands) of every find/count/aggregate pymongo sends, exactly as sent."""
 
     def __init__(self) -> None:
         self.filters: list[dict] = []
-        self.limits: list[tuple[str, int | None]] = []  # (collection, limit)
+        self.commands: list[dict] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in ("find", "count", "aggregate"):
             self.filters.append(event.command.get("filter") or event.command.get("query") or event.command.get("pipeline"))
-            self.limits.append((event.command[event.command_name], event.command.get("limit")))
+            self.commands.append(dict(event.command))
+
+    def sent_to(self, collection: str) -> list[dict]:
+        """The commands sent to *collection*, in order."""
+        return [command for command in self.commands if command.get("find", command.get("aggregate")) == collection]
 
     def succeeded(self, event) -> None:
         pass

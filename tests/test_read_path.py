@@ -180,8 +180,20 @@ def test_a_query_pinned_to_one_primary_key_asks_for_one_document(catalogue, reco
     by_tag = lambda row: row["tags__name"]  # noqa: E731 (the rows of one book tie on the ordering)
     assert len(rows) >= 2
     assert sorted(rows, key=by_tag) == sorted(Book.objects.filter(pk=tagged.pk).values("title", "tags__name"), key=by_tag)
-    books = dualdb.collection_for(Book).name
-    assert [limit for name, limit in recorder.limits if name == books] == [1, 1, 21, 1, 1]
+    sent = recorder.sent_to(dualdb.collection_for(Book).name)
+    assert [command.get("limit") for command in sent] == [1, 1, 21, 1, 1]
+    assert [bool(command.get("sort")) for command in sent] == [False, False, False, False, False]
+    with pytest.raises(UnsupportedLookup, match="many-valued"):  # the ordering is still checked
+        list(Book.objects.mongo().filter(pk=target.pk).order_by("tags__name"))
+
+
+def test_values_through_single_valued_relations_keep_the_limit_on_the_server(catalogue, recorder):
+    page = list(Book.objects.mongo().order_by("pk").values("pk", "author__name", "author__publisher__name")[2:5])
+    assert page == list(Book.objects.order_by("pk").values("pk", "author__name", "author__publisher__name")[2:5])
+    by_tag = list(Book.objects.mongo().order_by("pk").values_list("pk", "tags__name")[:4])  # rows, not documents
+    assert len(by_tag) == 4 and set(by_tag) <= set(Book.objects.values_list("pk", "tags__name"))
+    sent = recorder.sent_to(dualdb.collection_for(Book).name)
+    assert [(command.get("skip"), command.get("limit")) for command in sent] == [(2, 3), (None, None)]
 
 
 def test_count_exists_in_bulk_and_iterator(catalogue):
