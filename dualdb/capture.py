@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 import pymongo
-from django.db import models, transaction
+from django.db import connections, models, transaction
 
 from .conf import dualdb_settings
 from .connection import redact
@@ -81,8 +81,7 @@ def _enqueue(entries: list, using: str, flush_on_commit: bool = True) -> list[in
 
     if not entries:
         return []
-    OutboxEntry.objects.using(using).bulk_create(entries)
-    ids = [entry.id for entry in entries]
+    ids = _insert(entries, using)
     if not flush_on_commit or dualdb_settings.MODE != "realtime":
         return ids
     _buffer(using).extend(ids)
@@ -90,6 +89,35 @@ def _enqueue(entries: list, using: str, flush_on_commit: bool = True) -> list[in
     # buffer and the rest find it empty. Ids from a rolled-back savepoint are
     # simply not found when the flush claims them.
     transaction.on_commit(partial(flush_after_commit, using), using=using)
+    return ids
+
+
+# Columns the capture sets; the others take their database defaults (times) or these constants.
+_OUTBOX_COLUMNS = ("model_label", "object_pk", "kind", "relation", "created", "state", "attempts", "last_error")
+_ROWS_PER_INSERT = 1000
+
+
+def _insert(entries: list, using: str) -> list[int]:
+    """``INSERT … RETURNING id`` of the outbox rows, one statement per thousand rows.
+
+    Every captured write pays for this, so it is written out rather than left to
+    ``bulk_create()``, which compiles the statement field by field on each call:
+    that was two thirds of what capture added to a ``save()`` in relay mode.
+    """
+    from .models import OutboxEntry
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    head = (f"INSERT INTO {quote(OutboxEntry._meta.db_table)} ({', '.join(map(quote, _OUTBOX_COLUMNS))}) VALUES ")
+    row = "(" + ", ".join(["%s"] * len(_OUTBOX_COLUMNS)) + ")"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(entries), _ROWS_PER_INSERT):
+            chunk = entries[start:start + _ROWS_PER_INSERT]
+            params = [value for e in chunk for value in (e.model_label, e.object_pk, e.kind, e.relation, e.created,
+                                                          OutboxEntry.State.PENDING, 0, "")]
+            cursor.execute(f"{head}{', '.join([row] * len(chunk))} RETURNING {quote('id')}", params)
+            ids += [found for (found,) in cursor.fetchall()]
     return ids
 
 
