@@ -143,7 +143,7 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
         with connection.schema_editor() as editor:
             editor.delete_model(Plain)
 
-    say(f"writes: rename an author embedded in {rename_books:,} books")
+    say(f"writes: rename an author embedded in {rename_books:,} book{'' if rename_books == 1 else 's'}")
     results.rename_books = rename_books
     results.rename = _rename(app_label, rename_books, repetitions=max(2 if repetitions >= 3 else 1, repetitions // 2),
                              warmup=warmup)
