@@ -243,7 +243,7 @@ def _writes_md(r: dict[str, Any]) -> list[str]:
     labels = {"plain": "plain Django model", "realtime": 'MirroredModel, "realtime"', "relay": 'MirroredModel, "relay"'}
     plan = r["write_plan"]
     lines = ["## Writes", ""]
-    if plan["scaled_for_ferretdb"]:
+    if r["plan"].get("scaled_for_scanning_server"):
         lines += ["Scaled down for this server (see the note at the top): "
                   f"{plan['saves']} saves per repetition, `bulk_create({plan['bulk']})`, a rename fanning out to "
                   f"{_books(plan['rename'])}, {plan['repetitions']} repetitions without warm-up.", ""]

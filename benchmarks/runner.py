@@ -155,8 +155,7 @@ def run(size: str = "small", *, output: Path | str, images: Path | str | None = 
         results["backfill_profile"] = profile_backfill(app_label, batch=1000, repetitions=plan.profile_repetitions)
         results["write_plan"] = {"saves": plan.saves, "bulk": plan.bulk, "requested_bulk": PLANS[size].bulk,
                                  "rename": plan.rename, "requested_rename": PLANS[size].rename,
-                                 "repetitions": plan.write_repetitions, "warmup": plan.write_warmup,
-                                 "scaled_for_ferretdb": plan.scaled_for_scanning_server}
+                                 "repetitions": plan.write_repetitions, "warmup": plan.write_warmup}
         writes = run_writes(app_label, saves=plan.saves, bulk=plan.bulk, rename_books=plan.rename,
                             repetitions=plan.write_repetitions, warmup=plan.write_warmup,
                             backfill_repetitions=plan.backfill_repetitions, say=say)
