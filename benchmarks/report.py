@@ -25,8 +25,8 @@ def _x(ratio: float | None) -> str:
     return "—" if ratio is None or math.isnan(ratio) else f"{ratio:,.2f}×"
 
 
-def _books(count: int) -> str:
-    return f"{count:,} book" + ("" if count == 1 else "s")
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def _json_safe(value: Any) -> Any:
@@ -91,7 +91,7 @@ def docs_summary(r: dict[str, Any]) -> str:
               f"- `bulk_create({r['write_plan']['bulk']})`: plain {_ms(w['bulk_create']['plain']['median_s'])}, "
               f"\"relay\" {_ms(w['bulk_create']['relay']['median_s'])}, "
               f"\"realtime\" {_ms(w['bulk_create']['realtime']['median_s'])}.",
-              f"- Renaming an author embedded in {_books(w['rename_books'])}, until all show it: "
+              f"- Renaming an author embedded in {_count(w['rename_books'], 'book')}, until all show it: "
               f"{_ms(w['rename']['realtime']['median_s'])} (\"realtime\"), {_ms(w['rename']['relay']['median_s'])} (\"relay\").",
               f"- Backfill: {1 / w['backfill']['backfill']['median_s']:,.0f} "
               f"documents/s vs {1 / w['backfill']['insert_many']['median_s']:,.0f} for raw `insert_many` "
@@ -126,10 +126,10 @@ def _scaling_md(r: dict[str, Any]) -> list[str]:
         return []
     return ["", "> **The plan is scaled down for this server**, which scans a collection for every command: "
             f"{plan['repetitions']} repetitions per read scenario, with the MongoDB paths' equality check done on "
-            f"their first timed repetition instead of a separate untimed run; {r['reads']['detail_lookups']} "
-            f"detail lookup{'' if r['reads']['detail_lookups'] == 1 else 's'} per repetition instead of {r['reads']['detail_requested']:,}; "
+            f"their first timed repetition instead of a separate untimed run; "
+            f"{_count(r['reads']['detail_lookups'], 'detail lookup')} per repetition instead of {r['reads']['detail_requested']:,}; "
             f"{write_plan['saves']} saves per repetition, `bulk_create({write_plan['bulk']})` instead of "
-            f"`bulk_create({write_plan['requested_bulk']:,})`, a rename fanning out to {_books(write_plan['rename'])} "
+            f"`bulk_create({write_plan['requested_bulk']:,})`, a rename fanning out to {_count(write_plan['rename'], 'book')} "
             f"instead of {write_plan['requested_rename']:,}, {write_plan['repetitions']} repetitions and no warm-up "
             f"for writes; lag at {lag['rate']:g} writes/s instead of {lag['requested_rate']:g}. Data size and "
             "scenarios are unchanged, and figures are per operation, so they compare."]
@@ -214,7 +214,7 @@ def _reads_md(r: dict[str, Any]) -> list[str]:
              "Per operation (one page, one lookup, one count, one export). `×ORM best` and `×pymongo` compare with "
              "those paths in the same repetition; below 1 is faster.", ""]
     if reads["detail_lookups"] < reads["detail_requested"]:
-        lines += [f"Detail: {reads['detail_lookups']:,} lookup{'' if reads['detail_lookups'] == 1 else 's'} per repetition instead of "
+        lines += [f"Detail: {_count(reads['detail_lookups'], 'lookup')} per repetition instead of "
                   f"{reads['detail_requested']:,}, to bound the run on this server; figures are per lookup.", ""]
     lines += ["![read paths per scenario](../../docs/img/benchmarks/reads.png)", ""]
     for key, s in reads["scenarios"].items():
@@ -246,7 +246,7 @@ def _writes_md(r: dict[str, Any]) -> list[str]:
     if r["plan"].get("scaled_for_scanning_server"):
         lines += ["Scaled down for this server (see the note at the top): "
                   f"{plan['saves']} saves per repetition, `bulk_create({plan['bulk']})`, a rename fanning out to "
-                  f"{_books(plan['rename'])}, {plan['repetitions']} repetitions without warm-up.", ""]
+                  f"{_count(plan['rename'], 'book')}, {plan['repetitions']} repetitions without warm-up.", ""]
     timeout_s = r.get("realtime_timeout_s")
     capped = [f"`{name}()`" for name in ("save", "bulk_create")
               if timeout_s and w[name]["realtime"]["median_s"] >= 0.9 * timeout_s]
@@ -270,7 +270,7 @@ def _writes_md(r: dict[str, Any]) -> list[str]:
               "| model | median | p95 | × plain |", "|---|---:|---:|---:|"]
     for name, s in w["bulk_create"].items():
         lines.append(f"| {labels[name]} | {_ms(s['median_s'])} | {_ms(s['p95_s'])} | {_x(s['vs_plain'])} |")
-    lines += ["", f"Renaming an author embedded in {_books(w['rename_books'])}: from `save()` until the relay, "
+    lines += ["", f"Renaming an author embedded in {_count(w['rename_books'], 'book')}: from `save()` until the relay, "
               "draining at once, has written every document that shows the name (checked by a count after each "
               "repetition, outside the timing):", "",
               "| mode | median | p95 |", "|---|---:|---:|"]

@@ -92,7 +92,7 @@ def _enqueue(entries: list, using: str, flush_on_commit: bool = True) -> list[in
     return ids
 
 
-# Columns the capture sets; the others take their database defaults (times) or these constants.
+# Columns taken from the entries (their model defaults included); the times take their database defaults.
 _OUTBOX_COLUMNS = ("model_label", "object_pk", "kind", "relation", "created", "state", "attempts", "last_error")
 _ROWS_PER_INSERT = 1000
 
@@ -114,8 +114,7 @@ def _insert(entries: list, using: str) -> list[int]:
     with connection.cursor() as cursor:
         for start in range(0, len(entries), _ROWS_PER_INSERT):
             chunk = entries[start:start + _ROWS_PER_INSERT]
-            params = [value for e in chunk for value in (e.model_label, e.object_pk, e.kind, e.relation, e.created,
-                                                          OutboxEntry.State.PENDING, 0, "")]
+            params = [getattr(entry, column) for entry in chunk for column in _OUTBOX_COLUMNS]
             cursor.execute(f"{head}{', '.join([row] * len(chunk))} RETURNING {quote('id')}", params)
             ids += [found for (found,) in cursor.fetchall()]
     return ids

@@ -105,13 +105,16 @@ class FindRecorder(monitoring.CommandListener):
     """The filters (and whole commands) of every find/count/aggregate pymongo sends, exactly as sent."""
 
     def __init__(self) -> None:
-        self.filters: list[dict] = []
         self.commands: list[dict] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in ("find", "count", "aggregate"):
-            self.filters.append(event.command.get("filter") or event.command.get("query") or event.command.get("pipeline"))
             self.commands.append(dict(event.command))
+
+    @property
+    def filters(self) -> list[dict]:
+        """What each command selects on: a find's filter, a count's query, an aggregate's pipeline."""
+        return [c.get("filter") or c.get("query") or c.get("pipeline") for c in self.commands]
 
     def sent_to(self, collection: str) -> list[dict]:
         """The commands sent to *collection*, in order."""
