@@ -129,8 +129,7 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
                                        "relay": in_mode("relay", edit(books))},
                                       repetitions=repetitions, warmup=warmup, ops=saves,
                                       on_repetition=lambda _r: _discard_outbox())
-        # The same saves, each in a transaction of its own, as under ATOMIC_REQUESTS or atomic():
-        # the mirrored save's own transaction is then free, and what is left is the outbox INSERT.
+        # The same saves, each in a transaction of its own, as under ATOMIC_REQUESTS or atomic().
         say(f"writes: save() x{saves} per repetition, each in a transaction, plain / relay")
         with mirror_mode("relay"):
             results.save_in_transaction = interleave(

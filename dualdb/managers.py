@@ -72,6 +72,31 @@ class MirrorQuerySet(models.QuerySet):
 
     bulk_update.alters_data = True
 
+    # save() of a mirrored model: Django compiles the row's UPDATE or INSERT, dualdb.saving adds the outbox rows.
+    def _update(self, values: list[tuple]) -> int:
+        from .saving import current_save
+
+        capture = current_save(self.model, self.db)
+        if capture is None or self.query.is_sliced:
+            return super()._update(values)
+        self._result_cache = None
+        return capture.update(self, values)
+
+    _update.alters_data = True
+
+    def _insert(self, objs: list[models.Model], fields: list[models.Field], returning_fields: Any = None,
+                raw: bool = False, using: str | None = None, on_conflict: Any = None, **kwargs: Any) -> list[tuple]:
+        from .saving import current_save
+
+        capture = current_save(self.model, using or self.db)
+        if capture is None or len(objs) != 1 or on_conflict is not None:
+            return super()._insert(objs, fields, returning_fields, raw=raw, using=using, on_conflict=on_conflict,
+                                   **kwargs)
+        return capture.insert(objs[0], fields, returning_fields, raw)
+
+    _insert.alters_data = True
+    _insert.queryset_only = False
+
     def mongo(self, *, fallback: bool | None = None) -> "MongoQuerySet":
         """Read this model's documents from MongoDB with the same query syntax.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, router, transaction
+from django.db import models, router
 
 from .managers import MirrorManager
 
@@ -23,15 +23,15 @@ class MirroredModel(models.Model):
         abstract = True
         base_manager_name = "objects"
 
-    def save_base(self, *args: Any, using: str | None = None, **kwargs: Any) -> None:
-        from .capture import content_changed
+    def _save_table(self, raw: bool = False, cls: type[models.Model] | None = None, force_insert: Any = False,
+                    force_update: bool = False, using: str | None = None, update_fields: Any = None) -> bool:
+        """Each table a save writes (its own, and multi-table parents) carries its outbox rows (``dualdb.saving``)."""
+        from .saving import save_table
 
+        cls = cls or self.__class__
         using = using or router.db_for_write(self.__class__, instance=self)
-        # The outbox row must commit or roll back with the row it describes.
-        adding = self._state.adding
-        with transaction.atomic(using=using, savepoint=False):
-            super().save_base(*args, using=using, **kwargs)
-            content_changed(self.__class__, [self.pk], using, created=adding)
+        parent = super()._save_table
+        return save_table(self, cls, using, lambda: parent(raw, cls, force_insert, force_update, using, update_fields))
 
 
 class OutboxEntry(models.Model):
