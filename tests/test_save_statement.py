@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dualdb.models import OutboxEntry
 from tests.helpers import assert_mirrored, pending, stored
-from tests.testapp.models import Author, Book, Publisher, Tag
+from tests.testapp.models import Author, Book, Place, Publisher, Shop, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,3 +145,13 @@ def test_fixtures_loaded_with_loaddata_are_mirrored(tmp_path):
 
     assert stored(Tag, 7001)["name"] == "from a fixture"
     assert stored(Publisher, 7002)["name"] == "Fixture House"
+
+
+def test_a_multi_table_save_mirrors_the_parents_document_and_the_childs():
+    shop = Shop.objects.create(name="Kepler's", trade="books")
+    shop.name, shop.trade = "Kepler's Books", "books and magazines"
+    shop.save()
+
+    assert stored(Place, shop.pk)["name"] == "Kepler's Books"
+    assert stored(Shop, shop.pk)["trade"] == "books and magazines"
+    assert_mirrored(Place.objects.get(pk=shop.pk), Shop.objects.get(pk=shop.pk))

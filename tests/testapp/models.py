@@ -124,3 +124,15 @@ class ShelfEntry(models.Model):
     shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE)
     book = models.ForeignKey(Book, on_delete=models.CASCADE)
     position = models.PositiveSmallIntegerField(default=0)
+
+
+class Place(MirroredModel):
+    """A multi-table inheritance parent with documents of its own."""
+
+    name = models.CharField(max_length=100)
+
+
+class Shop(Place):
+    """Saving a shop writes two tables: each carries its outbox rows."""
+
+    trade = models.CharField(max_length=50)
