@@ -85,7 +85,7 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
     from dualdb.connection import get_database
     from dualdb.mirroring import lock_documents, mirror_documents
     from dualdb.registries import registry
-    from dualdb.rendering import fetch, render_instance
+    from dualdb.rendering import render_documents
 
     Book = apps.get_model(app_label, "Book")
     shape = registry.spec(Book).shape
@@ -100,9 +100,14 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
                 cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
                 cursor.fetchall()
 
-    rows = fetch(shape, pks, connection.alias)
-    documents = [render_instance(rows[pk], shape) for pk in pks]
+    rendered = render_documents(shape, pks, connection.alias)
+    documents = [rendered[pk] for pk in pks]
     encoded = [RawBSONDocument(bson.encode({**d, "_v": 1}, codec_options=options)) for d in documents]
+    sql = _SqlTimer()
+
+    def render() -> None:
+        with connection.execute_wrapper(sql):
+            render_documents(shape, pks, connection.alias)
 
     def insert() -> None:
         scratch.drop()
@@ -114,12 +119,13 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
             mirror_documents(Book, pks, connection.alias, collection=scratch, expect_new=True)
 
     try:
+        locks = _median(locks_and_versions, repetitions)
+        rendering = _median(render, repetitions)
+        queries = sql.seconds / repetitions
         stages = {
-            "advisory locks and versions (PostgreSQL)": _median(locks_and_versions, repetitions),
-            "fetch rows and relations (PostgreSQL, ORM instances)": _median(
-                lambda: fetch(shape, pks, connection.alias), repetitions),
-            "render (instances to documents)": _median(
-                lambda: [render_instance(rows[pk], shape) for pk in pks], repetitions),
+            "advisory locks and versions (PostgreSQL)": locks,
+            "read rows (PostgreSQL: values() queries, server + network)": queries,
+            "rows to documents (Python: converters, render)": max(rendering - queries, 0.0),
             "BSON encode": _median(
                 lambda: [bson.encode({**d, "_v": 1}, codec_options=options) for d in documents], repetitions),
             "insert (server + network)": _median(insert, repetitions),
@@ -129,6 +135,20 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
         scratch.drop()
     return {"scenario": f"one backfill batch: {len(pks):,} books mirrored into an empty collection",
             "documents": len(pks), "document_bytes": sum(len(e.raw) for e in encoded), **measured}
+
+
+class _SqlTimer:
+    """A ``connection.execute_wrapper()`` adding up the time spent in the database's execute."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def _whole_path(whole: Callable[[], Any], stages: dict[str, float], rest: str, repetitions: int) -> dict[str, Any]:

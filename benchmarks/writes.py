@@ -253,15 +253,15 @@ def _backfill_vs_insert_many(app_label: str, repetitions: int) -> tuple[dict[str
     from dualdb.connection import get_database
     from dualdb.operations import backfill
     from dualdb.registries import registry
-    from dualdb.rendering import fetch, render_instance
+    from dualdb.rendering import render_documents
 
     Book = apps.get_model(app_label, "Book")
     shape = registry.spec(Book).shape
     pks = list(Book._base_manager.order_by("pk").values_list("pk", flat=True))
     documents = []
     for start in range(0, len(pks), 1000):
-        rows = fetch(shape, pks[start:start + 1000], "default")
-        documents += [{**render_instance(rows[pk], shape), "_v": 1} for pk in pks[start:start + 1000]]
+        rendered = render_documents(shape, pks[start:start + 1000], "default")
+        documents += [{**rendered[pk], "_v": 1} for pk in pks[start:start + 1000]]
     scratch = get_database()["dualdb_bench_insert_many"]
 
     def run_backfill() -> None:

@@ -10,7 +10,7 @@ from django.db import DEFAULT_DB_ALIAS, models, transaction
 from .capture import content_changed
 from .flush import FlushReport, flush_ids
 from .registries import registry
-from .rendering import fetch, render_instance
+from .rendering import render_documents
 
 
 def sync(model: type[models.Model], pks: Iterable[Any], *, using: str = DEFAULT_DB_ALIAS) -> FlushReport:
@@ -29,5 +29,7 @@ def render(instance: models.Model, *, using: str | None = None) -> dict[str, Any
     None when the row does not exist (its document would be a tombstone).
     """
     shape = registry.shape(type(instance)._meta.concrete_model)
-    rows = fetch(shape, [instance.pk], using or instance._state.db or DEFAULT_DB_ALIAS)
-    return render_instance(rows[instance.pk], shape) if instance.pk in rows else None
+    document = render_documents(shape, [instance.pk], using or instance._state.db or DEFAULT_DB_ALIAS).get(instance.pk)
+    if isinstance(document, Exception):
+        raise document
+    return document

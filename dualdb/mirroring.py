@@ -19,7 +19,7 @@ from querying.codecs import to_bson
 from .aliases import physical_name
 from .connection import get_collection
 from .registries import registry
-from .rendering import fetch, render_instance
+from .rendering import render_documents
 from .versioned import VersionedWrite, write_versioned
 
 
@@ -69,15 +69,14 @@ def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, 
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
         versions = [row[0] for row in cursor.fetchall()]
-    rows = fetch(spec.shape, pks, using)
+    documents = render_documents(spec.shape, pks, using)
     pk_field = model._meta.pk
     errors: dict[Any, Exception] = {}
     writes, by_id = [], {}
     for pk, version in zip(pks, versions):
-        try:
-            document = render_instance(rows[pk], spec.shape) if pk in rows else None
-        except Exception as exc:  # an unmirrorable value: this document only
-            errors[pk] = exc
+        document = documents.get(pk)  # None: the row is gone, its document becomes a tombstone
+        if isinstance(document, Exception):  # an unmirrorable value: this document only
+            errors[pk] = document
             continue
         id_ = to_bson(pk_field, pk)
         by_id[id_] = pk

@@ -21,7 +21,7 @@ from querying.shape import DELETED_KEY, ID_KEY, VERSION_KEY
 from ..aliases import collection_for
 from ..mirroring import lock_documents, mirror_documents
 from ..registries import registry
-from ..rendering import fetch, render_instance
+from ..rendering import render_documents
 from .batches import pk_batches
 from .progress import Progress
 
@@ -84,11 +84,11 @@ def check(model: type[models.Model], *, sample: int | None = None, repair: bool 
 def _compare(model: type[models.Model], pks: list[Any], report: DriftReport, using: str) -> None:
     shape = registry.shape(model)
     pk_field = model._meta.pk
-    rows = fetch(shape, pks, using)
+    fresh_documents = render_documents(shape, pks, using)
     ids = {to_bson(pk_field, pk): pk for pk in pks}
     stored = {doc[ID_KEY]: doc for doc in collection_for(model).find({ID_KEY: {"$in": list(ids)}})}
     for id_, pk in ids.items():
-        if pk not in rows:  # deleted since the batch was listed
+        if pk not in fresh_documents:  # deleted since the batch was listed
             continue
         report.checked += 1
         document = stored.get(id_)
@@ -97,10 +97,7 @@ def _compare(model: type[models.Model], pks: list[Any], report: DriftReport, usi
             report._seen_versions[pk] = document.get(VERSION_KEY) if document else None
             continue
         version = document.pop(VERSION_KEY, None)
-        try:
-            fresh = render_instance(rows[pk], shape)
-        except Exception:  # unmirrorable: its outbox row carries the error; count it as stale
-            fresh = None
+        fresh = fresh_documents[pk]  # unmirrorable (an exception): its outbox row carries the error; counted as stale
         if document != fresh:
             report.stale.append(pk)
             report._seen_versions[pk] = version
