@@ -125,7 +125,7 @@ def run(size: str = "small", *, output: Path | str, images: Path | str | None = 
     from .lag import measure_lag
     from .profile import profile_backfill, profile_mongo_instances
     from .report import write_report
-    from .writes import run_writes
+    from .writes import SaveRounds, run_writes
 
     say = _say if progress else (lambda message: None)
     started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -152,13 +152,18 @@ def run(size: str = "small", *, output: Path | str, images: Path | str | None = 
         say("profiling the .mongo() instance path")
         results["profile"] = profile_mongo_instances(app_label, limit=500, repetitions=plan.profile_repetitions)
         say("profiling a backfill batch")
-        results["backfill_profile"] = profile_backfill(app_label, batch=1000, repetitions=plan.profile_repetitions)
-        results["write_plan"] = {"saves": plan.saves, "bulk": plan.bulk, "requested_bulk": PLANS[size].bulk,
+        # Unscaled: a batch written into an empty collection makes the server scan nothing.
+        results["backfill_profile"] = profile_backfill(app_label, batch=1000,
+                                                       repetitions=PLANS[size].profile_repetitions)
+        relay_rounds = SaveRounds(PLANS[size].saves, PLANS[size].write_repetitions, PLANS[size].write_warmup)
+        results["write_plan"] = {"saves": plan.saves, "relay_saves": relay_rounds.saves,
+                                 "relay_repetitions": relay_rounds.repetitions,
+                                 "bulk": plan.bulk, "requested_bulk": PLANS[size].bulk,
                                  "rename": plan.rename, "requested_rename": PLANS[size].rename,
                                  "repetitions": plan.write_repetitions, "warmup": plan.write_warmup}
         writes = run_writes(app_label, saves=plan.saves, bulk=plan.bulk, rename_books=plan.rename,
                             repetitions=plan.write_repetitions, warmup=plan.write_warmup,
-                            backfill_repetitions=plan.backfill_repetitions, say=say)
+                            backfill_repetitions=plan.backfill_repetitions, relay_rounds=relay_rounds, say=say)
         results["writes"] = _writes_json(writes)
         results["realtime_timeout_s"] = dualdb_settings.REALTIME_TIMEOUT_MS / 1000
         lag = measure_lag(app_label, rate=plan.lag_rate, seconds=plan.lag_seconds, drain_timeout=plan.lag_drain,
@@ -317,6 +322,7 @@ def _writes_json(writes: Any) -> dict[str, Any]:
     backfill = _samples_json(writes.backfill, "insert_many")
     return {
         "save": _samples_json(writes.save, "plain"), "save_sql_queries": writes.save_queries,
+        "save_realtime": _samples_json(writes.save_realtime, "plain"),
         "save_in_transaction": _samples_json(writes.save_in_transaction, "plain"),
         "bulk_create": _samples_json(writes.bulk_create, "plain"),
         "rename": _samples_json(writes.rename), "rename_books": writes.rename_books,
@@ -350,7 +356,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     add('mirrored save() ≤ 1.15× plain in "relay" mode', save["relay"]["vs_plain"], 1.15, "lower", "save")
     add('mirrored save() ≤ 1.15× plain in "relay" mode, inside a transaction', save_tx["relay"]["vs_plain"], 1.15,
         "lower", "save in transaction")
-    add('mirrored save() ≤ 2× plain in "realtime" mode', save["realtime"]["vs_plain"], 2.0, "lower", "save")
+    add('mirrored save() ≤ 2× plain in "realtime" mode', results["writes"]["save_realtime"]["realtime"]["vs_plain"],
+        2.0, "lower", "save")
     add("backfill ≥ 0.7× raw insert_many throughput", results["writes"]["backfill_vs_insert_many_throughput"],
         0.7, "higher", "backfill")
     add(f"lag p99 ≤ 1 s at {results['lag']['rate']:g} writes/s", results["lag"]["p99"], 1.0, "lower", "lag")

@@ -11,7 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.conf import settings
@@ -75,6 +75,7 @@ def plain_book_model(app_label: str) -> type[models.Model]:
 @dataclass
 class WriteResults:
     save: dict[str, Samples] = field(default_factory=dict)
+    save_realtime: dict[str, Samples] = field(default_factory=dict)
     save_in_transaction: dict[str, Samples] = field(default_factory=dict)
     bulk_create: dict[str, Samples] = field(default_factory=dict)
     rename: dict[str, Samples] = field(default_factory=dict)
@@ -88,16 +89,28 @@ def _book_kwargs(book: models.Model) -> dict[str, Any]:
     return {"title": book.title, "author_id": book.author_id, "price": book.price, "published": book.published}
 
 
+class SaveRounds(NamedTuple):
+    """How many ``save()`` calls a comparison times: per repetition, repetitions, untimed warm-up rounds."""
+
+    saves: int
+    repetitions: int
+    warmup: int
+
+
 def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repetitions: int, warmup: int,
-               backfill_repetitions: int, say: Callable[[str], None]) -> WriteResults:
-    """Every write scenario; *warmup* untimed rounds first (0 where each round costs server scans)."""
+               backfill_repetitions: int, relay_rounds: SaveRounds, say: Callable[[str], None]) -> WriteResults:
+    """Every write scenario; *warmup* untimed rounds first (0 where each round costs server scans).
+
+    *relay_rounds* sizes the plain-against-relay comparisons, which send no MongoDB
+    command and so need no scaling on a server that scans (*saves* sizes realtime's).
+    """
     results = WriteResults()
     Book = apps.get_model(app_label, "Book")
     Plain = plain_book_model(app_label)
     with connection.schema_editor() as editor:
         editor.create_model(Plain)
     try:
-        books = list(Book.objects.order_by("pk")[:saves])
+        books = list(Book.objects.order_by("pk")[:max(saves, relay_rounds.saves)])
         plains = list(models.QuerySet(Plain).bulk_create([Plain(**_book_kwargs(b)) for b in books]))
         counter = iter(range(10**9))
 
@@ -110,31 +123,29 @@ def run_writes(app_label: str, *, saves: int, bulk: int, rename_books: int, repe
                         obj.save()
             return run
 
-        def in_mode(mode: str, work: Callable[[], None]) -> Callable[[], None]:
-            def run() -> None:
-                set_mode(mode)
-                work()
-            return run
-
         # save(): switching the mode is a dict assignment; what relay mode queued is discarded between rounds.
-        say(f"writes: save() x{saves} per repetition, plain / realtime / relay")
         for mode, objects in (("plain", plains[:1]), ("realtime", books[:1]), ("relay", books[:1])):
             queries = QueryCounter()
             with mirror_mode("realtime" if mode == "plain" else mode), connection.execute_wrapper(queries):
                 edit(objects)()
             results.save_queries[mode] = queries.count
             _discard_outbox()
-        with mirror_mode("realtime"):
-            results.save = interleave({"plain": edit(plains), "realtime": in_mode("realtime", edit(books)),
-                                       "relay": in_mode("relay", edit(books))},
-                                      repetitions=repetitions, warmup=warmup, ops=saves,
-                                      on_repetition=lambda _r: _discard_outbox())
-        # The same saves, each in a transaction of its own, as under ATOMIC_REQUESTS or atomic().
-        say(f"writes: save() x{saves} per repetition, each in a transaction, plain / relay")
+        relay_plains, relay_books = plains[:relay_rounds.saves], books[:relay_rounds.saves]
+        say(f"writes: save() x{relay_rounds.saves} per repetition, plain / relay, and each in a transaction")
         with mirror_mode("relay"):
+            results.save = interleave({"plain": edit(relay_plains), "relay": edit(relay_books)},
+                                      repetitions=relay_rounds.repetitions, warmup=relay_rounds.warmup,
+                                      ops=relay_rounds.saves, on_repetition=lambda _r: _discard_outbox())
+            # The same saves, each in a transaction of its own, as under ATOMIC_REQUESTS or atomic().
             results.save_in_transaction = interleave(
-                {"plain": edit(plains, in_transaction=True), "relay": edit(books, in_transaction=True)},
-                repetitions=repetitions, warmup=warmup, ops=saves, on_repetition=lambda _r: _discard_outbox())
+                {"plain": edit(relay_plains, in_transaction=True), "relay": edit(relay_books, in_transaction=True)},
+                repetitions=relay_rounds.repetitions, warmup=relay_rounds.warmup, ops=relay_rounds.saves,
+                on_repetition=lambda _r: _discard_outbox())
+        say(f"writes: save() x{saves} per repetition, plain / realtime")
+        with mirror_mode("realtime"):
+            results.save_realtime = interleave({"plain": edit(plains[:saves]), "realtime": edit(books[:saves])},
+                                               repetitions=repetitions, warmup=warmup, ops=saves,
+                                               on_repetition=lambda _r: _discard_outbox())
 
         say(f"writes: bulk_create({bulk}) plain / realtime / relay")
         results.bulk_create = _bulk_create(app_label, Plain, bulk, repetitions, warmup)
