@@ -4,11 +4,14 @@ Shared by the flush, the backfill and the repair: take each document's advisory
 lock (sorted, in one statement), draw ``_v`` from the ``dualdb_version`` sequence
 under it, re-read the rows, render, and write with compare-and-swap versions.
 Must run inside a transaction: the locks are held until it ends.
+:func:`prepare_documents` and :func:`write_prepared` are its two halves, for a
+caller that writes one batch while it prepares the next (``dualdb sync``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, models
@@ -65,23 +68,50 @@ def mirror_documents(model: type[models.Model], pks: Sequence[Any], using: str, 
     if lock:
         lock_documents(((model, pk) for pk in pks), using)
     target = collection if collection is not None else live_collection(model, using)
-    spec = registry.spec(model)
+    return write_prepared(target, prepare_documents(model, pks, using, expect_new=expect_new, new=new))
+
+
+@dataclass
+class PreparedDocuments:
+    """Rows read and rendered under their documents' locks, each with its ``_v``: ready to write.
+
+    They may be written after those locks are released (a backfill writes a batch
+    while it prepares the next): a later ``_v`` still means a later read, and the
+    versioned write keeps whichever is newer.
+    """
+
+    writes: list[VersionedWrite] = field(default_factory=list)
+    pks_by_id: dict[Any, Any] = field(default_factory=dict)
+    errors: dict[Any, Exception] = field(default_factory=dict)
+
+
+def prepare_documents(model: type[models.Model], pks: Sequence[Any], using: str, *, expect_new: bool = False,
+                      new: set[Any] | frozenset[Any] = frozenset()) -> PreparedDocuments:
+    """Draw a ``_v`` for each row, then read and render them (the caller holds their locks, in a transaction)."""
+    prepared = PreparedDocuments()
+    if not pks:
+        return prepared
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT nextval('dualdb_version') FROM generate_series(1, %s)", [len(pks)])
         versions = [row[0] for row in cursor.fetchall()]
-    documents = render_documents(spec.shape, pks, using)
+    documents = render_documents(registry.spec(model).shape, pks, using)
     pk_field = model._meta.pk
-    errors: dict[Any, Exception] = {}
-    writes, by_id = [], {}
     for pk, version in zip(pks, versions):
         document = documents.get(pk)  # None: the row is gone, its document becomes a tombstone
         if isinstance(document, Exception):  # an unmirrorable value: this document only
-            errors[pk] = document
+            prepared.errors[pk] = document
             continue
         id_ = to_bson(pk_field, pk)
-        by_id[id_] = pk
-        writes.append(VersionedWrite(id=id_, version=version, document=document, new=expect_new or pk in new))
-    outcome = write_versioned(target, writes)
+        prepared.pks_by_id[id_] = pk
+        prepared.writes.append(VersionedWrite(id=id_, version=version, document=document,
+                                              new=expect_new or pk in new))
+    return prepared
+
+
+def write_prepared(target: Collection, prepared: PreparedDocuments) -> dict[Any, Exception]:
+    """Write prepared documents (MongoDB only: safe from another thread); returns every error by primary key."""
+    outcome = write_versioned(target, prepared.writes)
+    errors = dict(prepared.errors)
     for id_, error in outcome.errors.items():
-        errors[by_id[id_]] = error
+        errors[prepared.pks_by_id[id_]] = error
     return errors

@@ -23,6 +23,7 @@ from dualdb import connection
 from dualdb.models import OutboxEntry, SyncCheckpoint
 from dualdb.operations import backfill, check, rebuild, status
 from dualdb.operations.consistency import _repair
+from dualdb.operations.pipelined import mirror_batches
 from dualdb.registries import registry
 from tests.helpers import run_dualdb, stored
 from tests.testapp.models import Author, Book, Publisher, Tag
@@ -76,7 +77,9 @@ def test_a_killed_sync_resumes_without_redoing_or_duplicating(settings):
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not SyncCheckpoint.objects.filter(rows_done__gte=1_200).exists():
+        # The batch from row 1,200 waits for the lock before its transaction writes the batch before it
+        # (a batch is written while the next one is read): the checkpoint stops at 1,100 rows written.
+        while time.monotonic() < deadline and not SyncCheckpoint.objects.filter(rows_done__gte=1_100).exists():
             time.sleep(0.05)
         time.sleep(0.5)  # now blocked on the lock
         worker.send_signal(signal.SIGKILL)
@@ -84,13 +87,34 @@ def test_a_killed_sync_resumes_without_redoing_or_duplicating(settings):
     finally:
         other.close()
     checkpoint = SyncCheckpoint.objects.get(model_label="testapp.book")
-    assert checkpoint.rows_done == 1_200
+    assert checkpoint.rows_done == 1_100
+    assert dualdb.collection_for(Book).count_documents({}) == 1_100
 
     report = backfill(Book, batch_size=500)
 
     assert report.resumed_after == checkpoint.last_pk
-    assert report.rows == 3_000 - 1_200
+    assert report.rows == 3_000 - 1_100
     assert dualdb.collection_for(Book).count_documents({}) == 3_000
+    assert check(Book).drift == 0
+
+
+def test_a_save_between_a_batch_being_read_and_being_written_is_not_overwritten(settings):
+    """``sync`` writes a batch while it reads the next one: a live write landing in between wins."""
+    pks = make_books(4, settings)
+
+    def batches():
+        yield pks[:2]
+        # The first batch is read and rendered, its write not sent yet: a live update commits and flushes now.
+        Book.objects.filter(pk=pks[0]).update(title="edited live")
+        assert stored(Book, pks[0])["title"] == "edited live"
+        yield pks[2:]
+
+    done = []
+    mirror_batches(Book, batches(), "default", lambda batch, errors: done.append((batch, errors)))
+
+    assert done == [(pks[:2], {}), (pks[2:], {})]
+    assert stored(Book, pks[0])["title"] == "edited live"
+    assert [stored(Book, pk)["title"] for pk in pks[1:]] == ["B1", "B2", "B3"]
     assert check(Book).drift == 0
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, models
 
 from ..exceptions import ImproperlyConfigured
-from ..mirroring import mirror_documents
 from ..models import OutboxEntry, SyncCheckpoint
 from .batches import pk_batches
 from .indexes import ensure_indexes
+from .pipelined import mirror_batches
 from .progress import Progress
 
 
@@ -27,8 +28,9 @@ def backfill(model: type[models.Model], *, batch_size: int = 1000, since: dateti
              restart: bool = False, progress: Progress | None = None, using: str = DEFAULT_DB_ALIAS) -> BackfillReport:
     """Mirror every row of *model* in primary-key order, batch by batch.
 
-    Each batch commits with its checkpoint, so an interrupted run resumes after
-    the last finished batch. Documents are written like any flush (locked,
+    A batch is written while the next one is read and rendered
+    (:mod:`~dualdb.operations.pipelined`); its checkpoint commits once it is in
+    MongoDB, so an interrupted run resumes after the last written batch. Documents are written like any flush (locked,
     versioned), so live writes meanwhile are never overwritten by older data.
     A document that cannot be written is queued in the outbox with its error.
     """
@@ -45,18 +47,19 @@ def backfill(model: type[models.Model], *, batch_size: int = 1000, since: dateti
     if progress:
         progress.start(label, rows.count(), checkpoint.rows_done if after is not None else 0)
     ensure_indexes(model)
-    for pks in pk_batches(rows, batch_size, after):
-        with transaction.atomic(using=using):
-            errors = mirror_documents(model, pks, using, expect_new=True)
-            if errors:
-                _queue_failures(model, errors, using)
-            checkpoint.last_pk = str(pks[-1])
-            checkpoint.rows_done += len(pks)
-            checkpoint.save(using=using)
+
+    def done(pks: list[Any], errors: dict[Any, Exception]) -> None:
+        if errors:
+            _queue_failures(model, errors, using)
+        checkpoint.last_pk = str(pks[-1])
+        checkpoint.rows_done += len(pks)
+        checkpoint.save(using=using)
         report.rows += len(pks)
         report.failed += len(errors)
         if progress:
             progress.advance(len(pks))
+
+    mirror_batches(model, pk_batches(rows, batch_size, after), using, done)
     checkpoint.delete(using=using)
     if progress:
         progress.finish()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
@@ -32,6 +33,7 @@ from ..mirroring import collection_key, mirror_documents
 from ..registries import registry
 from .batches import pk_batches
 from .indexes import ensure_indexes
+from .pipelined import mirror_batches
 from .progress import Progress
 
 
@@ -59,12 +61,14 @@ def rebuild(model: type[models.Model], *, batch_size: int = 1000, progress: Prog
     rows = model._base_manager.using(using)
     if progress:
         progress.start(f"rebuild {report.model_label}", rows.count())
-    for pks in pk_batches(rows, batch_size):
-        with transaction.atomic(using=using):
-            mirror_documents(model, pks, using, collection=new, expect_new=True)
+
+    def copied(pks: list[Any], _errors: dict[Any, Exception]) -> None:
+        # An unmirrorable row's error is already on its outbox row: the relay keeps retrying it.
         report.rows += len(pks)
         if progress:
             progress.advance(len(pks))
+
+    mirror_batches(model, pk_batches(rows, batch_size), using, copied, collection=new)
     if progress:
         progress.finish()
 
