@@ -13,14 +13,13 @@ fails the documents that contain it, and only those.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from django.db import models
-from django.db.models import Field
+from django.db.models import BooleanField, F, Field, Func
 
-from querying.codecs import SUBMILLISECOND_KEY, CodecError, submillisecond, to_bson
+from querying.codecs import SUBMILLISECOND_KEY, CodecError, read_value_encoder
 from querying.paths import NULL_KEY
 from querying.shape import ID_KEY, Relation, Shape
 
@@ -69,26 +68,30 @@ class _Batch:
     def __init__(self, using: str) -> None:
         self.using = using
         self.rendered: dict[tuple[int, str, Any], Rendered] = {}
+        self.columns: dict[int, list[_Column]] = {}
 
     def render(self, shape: Shape, key: Field, keys: list[Any]) -> dict[Any, Rendered]:
         """Documents of the rows of *shape* whose *key* column is in *keys* (memoized for the batch)."""
         memo = (id(shape), key.attname)
         missing = list({k for k in keys if (*memo, k) not in self.rendered})
-        lookup = "pk__in" if key.primary_key else f"{key.name}__in"
         for start in range(0, len(missing), _KEYS_PER_QUERY):
-            rows = self._rows(shape, {lookup: missing[start:start + _KEYS_PER_QUERY]}, (key.attname,))
+            rows = self._rows(shape, key, missing[start:start + _KEYS_PER_QUERY])
             for row, document in zip(rows, self._documents(shape, rows)):
                 self.rendered[(*memo, row[key.attname])] = document
         return {k: self.rendered[(*memo, k)] for k in keys if (*memo, k) in self.rendered}
 
-    def _rows(self, shape: Shape, lookup: dict[str, Any], extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        columns = {shape.model._meta.pk.attname, *extra, *(f.attname for f in shape.fields),
+    def _rows(self, shape: Shape, key: Field, keys: list[Any]) -> list[dict[str, Any]]:
+        """The rows of *shape* whose *key* column is one of *keys*, with every column a document needs."""
+        columns = {shape.model._meta.pk.attname, key.attname, *(f.attname for f in shape.fields),
                    *(_owner_column(relation) for relation in shape.relations)}
-        return list(shape.model._base_manager.using(self.using).filter(**lookup).values(*columns))
+        return list(shape.model._base_manager.using(self.using).filter(_AnyOf(key, keys)).values(*columns))
 
     def _documents(self, shape: Shape, rows: list[dict[str, Any]]) -> list[Rendered]:
+        if id(shape) not in self.columns:
+            self.columns[id(shape)] = [_Column.of(field) for field in shape.fields]
+        columns = self.columns[id(shape)]
         embedded = [self._embed(relation, rows) for relation in shape.relations]
-        return [_document(shape, row, embedded) for row in rows]
+        return [_document(columns, row, embedded) for row in rows]
 
     def _embed(self, relation: Relation, owners: list[dict[str, Any]]) -> _Embedded:
         field, column = relation.field, _owner_column(relation)
@@ -97,7 +100,7 @@ class _Batch:
             return _Embedded(relation, column, self.render(relation.shape, field.target_field, keys))
         if relation.is_reverse and not field.many_to_many:  # reverse FK / one-to-one: the children point at us
             child_fk = field.field
-            children = self._rows(relation.shape, {f"{child_fk.name}__in": keys}, (child_fk.attname,))
+            children = self._rows(relation.shape, child_fk, keys)
             by_owner: dict[Any, Any] = defaultdict(list)
             for row, document in sorted(zip(children, self._documents(relation.shape, children)),
                                         key=lambda pair: pair[0][relation.shape.model._meta.pk.attname]):
@@ -113,7 +116,7 @@ class _Batch:
         near, far = (m2m.m2m_reverse_field_name(), m2m.m2m_field_name()) if relation.is_reverse \
             else (m2m.m2m_field_name(), m2m.m2m_reverse_field_name())
         near_fk, far_fk = through._meta.get_field(near), through._meta.get_field(far)
-        links = list(through._base_manager.using(self.using).filter(**{f"{near}__in": keys})
+        links = list(through._base_manager.using(self.using).filter(_AnyOf(near_fk, keys))
                      .values_list(near_fk.attname, far_fk.attname))
         targets = self.render(relation.shape, far_fk.target_field, [target for _owner, target in links])
         if far_fk.target_field.primary_key:  # stored in primary-key order
@@ -144,22 +147,51 @@ def _stored_id(document: Rendered | None) -> tuple[int, Any]:
     return (1, document[ID_KEY]) if isinstance(document, dict) else (0, 0)
 
 
-def _document(shape: Shape, row: dict[str, Any], embedded: list[_Embedded]) -> Rendered:
+@dataclass(frozen=True)
+class _Column:
+    """How one stored field goes from a ``values()`` row into a document, worked out once per batch."""
+
+    attname: str
+    key: str  # ``_id`` for the primary key
+    encode: Callable[[Any], Any]
+    has_microseconds: bool  # BSON dates keep milliseconds: the rest goes under ``_us``
+
+    @classmethod
+    def of(cls, field: Field) -> "_Column":
+        return cls(field.attname, ID_KEY if field.primary_key else field.attname, read_value_encoder(field),
+                   field.get_internal_type() == "DateTimeField")
+
+
+class _AnyOf(Func):
+    """``column = ANY(%s)``: one array parameter for a batch's keys, where ``__in`` prepares and binds each one."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: Field, keys: list[Any]) -> None:
+        super().__init__(F(field.attname))
+        self.key_field, self.keys = field, keys
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        values = [self.key_field.get_db_prep_value(key, connection) for key in self.keys]
+        return f"{column} = ANY(%s::{self.key_field.db_type(connection)}[])", [*params, values]
+
+
+def _document(columns: list[_Column], row: dict[str, Any], embedded: list[_Embedded]) -> Rendered:
+    document: dict[str, Any] = {}
+    micros: dict[str, int] = {}
+    nulls: dict[str, bool] = {}
     try:
-        document: dict[str, Any] = {}
-        micros: dict[str, int] = {}
-        nulls: dict[str, bool] = {}
-        for field in shape.fields:
-            value = row[field.attname]
-            if field.primary_key:
-                document[ID_KEY] = to_bson(field, value)
-                continue
-            document[field.attname] = to_bson(field, value)
+        for column in columns:
+            value = row[column.attname]
             if value is None:
-                nulls[field.attname] = True
-            extra = submillisecond(field, value)
-            if extra:
-                micros[field.attname] = extra
+                document[column.key] = None
+                if column.key != ID_KEY:
+                    nulls[column.attname] = True
+                continue
+            document[column.key] = column.encode(value)
+            if column.has_microseconds and value.microsecond % 1000:
+                micros[column.attname] = value.microsecond % 1000
     except CodecError as exc:
         return UnmirrorableValue(str(exc))
     for relation in embedded:
