@@ -114,8 +114,14 @@ def _stages_md(p: dict[str, Any], heading: str) -> list[str]:
 
 
 def _stage_rows(p: dict[str, Any]) -> list[str]:
-    return ["| stage | time | share |", "|---|---:|---:|",
-            *(f"| {stage} | {_ms(seconds)} | {seconds / p['total'] * 100:.0f}% |" for stage, seconds in p["stages"].items())]
+    stages = sum(p["stages"].values())
+    whole = max(p["total"], stages)
+    rows = ["| stage | time | share |", "|---|---:|---:|",
+            *(f"| {stage} | {_ms(seconds)} | {seconds / whole * 100:.0f}% |" for stage, seconds in p["stages"].items())]
+    if stages > p["total"] * 1.02:
+        rows += ["", f"Each stage is timed on its own, and together they took {_ms(stages)}, more than the whole "
+                 f"path's {_ms(p['total'])}: the server's time varies from run to run. Shares are of the stages' sum."]
+    return rows
 
 
 # --- markdown -----------------------------------------------------------------------------
