@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
+from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -43,6 +45,15 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 def describe(error: BaseException) -> str:
     return redact(f"{type(error).__name__}: {error}")[:MAX_ERROR_LENGTH]
+
+
+def queue_failed(model: type[models.Model], errors: dict[Any, BaseException], using: str) -> None:
+    """Documents a bulk operation (``sync``, ``rebuild``) could not write stay queued with their error, for the relay."""
+    OutboxEntry.objects.using(using).bulk_create([
+        OutboxEntry(model_label=model._meta.label_lower, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC,
+                    attempts=1, last_error=describe(error))
+        for pk, error in errors.items()
+    ])
 
 
 def fail(failures: dict[OutboxEntry, BaseException], using: str) -> list[OutboxEntry]:

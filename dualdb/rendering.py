@@ -26,7 +26,7 @@ from querying.shape import ID_KEY, Relation, Shape
 from .exceptions import UnmirrorableValue
 
 Rendered = Union[dict[str, Any], UnmirrorableValue]
-_KEYS_PER_QUERY = 5000  # bounds the IN lists of a large fan-out
+_KEYS_PER_QUERY = 5000  # keys per query: bounds one query's array and its rows in a large fan-out
 
 
 def render_documents(shape: Shape, pks: Iterable[Any], using: str) -> dict[Any, Rendered]:

@@ -193,6 +193,24 @@ def test_rebuild_switches_to_the_new_shape_and_readers_never_see_fewer(settings,
         registry.reset()
 
 
+def test_rebuild_queues_a_document_it_cannot_write_and_copies_the_rest(settings):
+    from tests.testapp.models import Specimen
+
+    good = Specimen.objects.create(payload={"fine": True})
+    with override_settings(DUALDB={**settings.DUALDB, "MODE": "relay"}):
+        bad = Specimen.objects.create(payload={"$where": "sleep(1)"})
+    OutboxEntry.objects.all().delete()  # as if the row predates dualdb: nothing queued it yet
+
+    with override_settings(DUALDB={**settings.DUALDB, "ALIAS_CACHE_SECONDS": 0.2}):
+        report = rebuild(Specimen)
+
+    assert report.rows == 2 and report.failed == 1
+    assert stored(Specimen, good.pk) is not None and stored(Specimen, bad.pk) is None
+    entry = OutboxEntry.objects.get()
+    assert (entry.kind, entry.object_pk, entry.state) == ("sync", str(bad.pk), "pending")
+    assert "testapp.Specimen.payload" in entry.last_error and "'$where'" in entry.last_error
+
+
 def test_status_follows_an_outage(mongo_through_proxy):
     Tag.objects.create(name="ok")
     assert status(Tag).pending == 0

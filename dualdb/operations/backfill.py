@@ -9,7 +9,8 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models
 
 from ..exceptions import ImproperlyConfigured
-from ..models import OutboxEntry, SyncCheckpoint
+from ..models import SyncCheckpoint
+from ..outbox import queue_failed
 from .batches import pk_batches
 from .indexes import ensure_indexes
 from .pipelined import mirror_batches
@@ -30,8 +31,9 @@ def backfill(model: type[models.Model], *, batch_size: int = 1000, since: dateti
 
     A batch is written while the next one is read and rendered
     (:mod:`~dualdb.operations.pipelined`); its checkpoint commits once it is in
-    MongoDB, so an interrupted run resumes after the last written batch. Documents are written like any flush (locked,
-    versioned), so live writes meanwhile are never overwritten by older data.
+    MongoDB, so an interrupted run resumes after the last written batch.
+    Documents are written like any flush (locked, versioned), so live writes
+    meanwhile are never overwritten by older data.
     A document that cannot be written is queued in the outbox with its error.
     """
     label = model._meta.label_lower
@@ -50,7 +52,7 @@ def backfill(model: type[models.Model], *, batch_size: int = 1000, since: dateti
 
     def done(pks: list[Any], errors: dict[Any, Exception]) -> None:
         if errors:
-            _queue_failures(model, errors, using)
+            queue_failed(model, errors, using)
         checkpoint.last_pk = str(pks[-1])
         checkpoint.rows_done += len(pks)
         checkpoint.save(using=using)
@@ -72,14 +74,3 @@ def _latest_by(model: type[models.Model]) -> str:
         raise ImproperlyConfigured(
             f"--since needs {model._meta.label}.Meta.get_latest_by to name the field that records changes.")
     return latest_by.lstrip("-")
-
-
-def _queue_failures(model: type[models.Model], errors: dict, using: str) -> None:
-    """Documents MongoDB refused stay queued, with their error, for the relay (and the dead letter)."""
-    from ..outbox import describe
-
-    OutboxEntry.objects.using(using).bulk_create([
-        OutboxEntry(model_label=model._meta.label_lower, object_pk=str(pk), kind=OutboxEntry.Kind.SYNC,
-                    attempts=1, last_error=describe(error))
-        for pk, error in errors.items()
-    ])

@@ -1,15 +1,15 @@
 """Mirror batch after batch, writing one batch to MongoDB while the next is read and rendered.
 
-A backfill batch costs about as much in PostgreSQL and Python (lock, draw
-versions, read, render) as in MongoDB (encode, insert). One after the other, each
-side waits for the other; here a writer thread sends batch *k* while the caller's
+A backfill batch spends its time in PostgreSQL and Python (lock, draw versions,
+read, render) and in MongoDB (encode, insert). One after the other, each side
+waits for the other; here a writer thread sends batch *k* while the caller's
 thread prepares batch *k + 1*. What stays as in a serial run:
 
 * each batch's versions are drawn and its rows read under its documents' locks,
   so a later ``_v`` still means a later read (the write of batch *k* may land
   after those locks are gone: the versioned write keeps whatever is newer);
-* batch *k* is written inside batch *k + 1*'s transaction, which holds the
-  collection's shared lock first, so a rebuild's switch waits for it;
+* batch *k* is written inside batch *k + 1*'s transaction, which takes the
+  collection's shared lock before sending it, so a rebuild's switch waits for it;
 * *done* runs in the transaction that saw the write finish, so a checkpoint
   never names a batch that is not in MongoDB.
 """

@@ -30,6 +30,7 @@ from ..aliases import physical_name, switch
 from ..conf import dualdb_settings
 from ..connection import get_database
 from ..mirroring import collection_key, mirror_documents
+from ..outbox import queue_failed
 from ..registries import registry
 from .batches import pk_batches
 from .indexes import ensure_indexes
@@ -43,6 +44,7 @@ class RebuildReport:
     old_collection: str
     new_collection: str
     rows: int = 0
+    failed: int = 0
     replayed: int = 0
 
 
@@ -62,9 +64,11 @@ def rebuild(model: type[models.Model], *, batch_size: int = 1000, progress: Prog
     if progress:
         progress.start(f"rebuild {report.model_label}", rows.count())
 
-    def copied(pks: list[Any], _errors: dict[Any, Exception]) -> None:
-        # An unmirrorable row's error is already on its outbox row: the relay keeps retrying it.
+    def copied(pks: list[Any], errors: dict[Any, Exception]) -> None:
+        if errors:  # retried by the relay, into the new collection once it is live
+            queue_failed(model, errors, using)
         report.rows += len(pks)
+        report.failed += len(errors)
         if progress:
             progress.advance(len(pks))
 

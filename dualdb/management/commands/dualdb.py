@@ -140,7 +140,8 @@ class Command(BaseCommand):
             report = rebuild(model, batch_size=batch_size or 1000, keep_old=keep_old, progress=self.progress(verbosity))
             if verbosity:
                 self.stdout.write(f"{report.model_label}: {report.rows} rows into {report.new_collection} "
-                                  f"(was {report.old_collection}), {report.replayed} replayed after the switch")
+                                  f"(was {report.old_collection}), {report.replayed} replayed after the switch, "
+                                  f"{report.failed} queued with errors")
 
     def handle_relay(self, *, once: bool, batch_size: int | None, workers: int, verbosity: int, **options: Any) -> None:
         from django.db import connections
