@@ -259,7 +259,8 @@ def _rename(app_label: str, count: int, *, repetitions: int, warmup: int) -> dic
 
 
 def _backfill_vs_insert_many(app_label: str, repetitions: int) -> tuple[dict[str, Samples], int]:
-    """``backfill()`` of every Book into an empty, indexed collection against ``insert_many`` of the same documents into one like it."""
+    """``backfill()`` of every Book into an empty, indexed collection against ``insert_many`` of the same
+    documents into one like it."""
     from dualdb.aliases import collection_for
     from dualdb.connection import get_database
     from dualdb.operations import backfill, ensure_indexes
