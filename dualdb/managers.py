@@ -83,6 +83,7 @@ class MirrorQuerySet(models.QuerySet):
         return capture.update(self, values)
 
     _update.alters_data = True
+    _update.queryset_only = False
 
     def _insert(self, objs: list[models.Model], fields: list[models.Field], returning_fields: Any = None,
                 raw: bool = False, using: str | None = None, on_conflict: Any = None, **kwargs: Any) -> list[tuple]:
