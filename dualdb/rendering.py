@@ -19,7 +19,7 @@ from typing import Any, Union
 
 from django.db.models import BooleanField, F, Field, Func
 
-from querying.codecs import SUBMILLISECOND_KEY, CodecError, read_value_encoder
+from querying.codecs import SUBMILLISECOND_KEY, CodecError, read_value_encoder, submillisecond
 from querying.paths import NULL_KEY
 from querying.shape import ID_KEY, Relation, Shape
 
@@ -151,6 +151,7 @@ def _stored_id(document: Rendered | None) -> tuple[int, Any]:
 class _Column:
     """How one stored field goes from a ``values()`` row into a document, worked out once per batch."""
 
+    field: Field
     attname: str
     key: str  # ``_id`` for the primary key
     encode: Callable[[Any], Any]
@@ -158,7 +159,7 @@ class _Column:
 
     @classmethod
     def of(cls, field: Field) -> "_Column":
-        return cls(field.attname, ID_KEY if field.primary_key else field.attname, read_value_encoder(field),
+        return cls(field, field.attname, ID_KEY if field.primary_key else field.attname, read_value_encoder(field),
                    field.get_internal_type() == "DateTimeField")
 
 
@@ -190,8 +191,9 @@ def _document(columns: list[_Column], row: dict[str, Any], embedded: list[_Embed
                     nulls[column.attname] = True
                 continue
             document[column.key] = column.encode(value)
-            if column.has_microseconds and value.microsecond % 1000:
-                micros[column.attname] = value.microsecond % 1000
+            extra = submillisecond(column.field, value) if column.has_microseconds else None
+            if extra:
+                micros[column.attname] = extra
     except CodecError as exc:
         return UnmirrorableValue(str(exc))
     for relation in embedded:

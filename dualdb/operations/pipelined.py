@@ -36,18 +36,20 @@ def mirror_batches(model: type[models.Model], batches: Iterable[list[Any]], usin
     Raises what a write raises (:class:`~dualdb.exceptions.MirrorUnavailable`)
     with the batches before it done and the rest untouched.
     """
+
+    def target() -> Collection:
+        return collection if collection is not None else live_collection(model, using)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dualdb-writer") as writer:
         previous: tuple[list[Any], PreparedDocuments] | None = None
         for pks in batches:
             with transaction.atomic(using=using):
                 lock_documents(((model, pk) for pk in pks), using)
-                target = collection if collection is not None else live_collection(model, using)
-                in_flight = writer.submit(write_prepared, target, previous[1]) if previous else None
+                in_flight = writer.submit(write_prepared, target(), previous[1]) if previous else None
                 prepared = prepare_documents(model, pks, using, expect_new=True)
-                if previous is not None and in_flight is not None:
+                if previous and in_flight:
                     done(previous[0], in_flight.result())
             previous = (pks, prepared)
-        if previous:
+        if previous is not None:
             with transaction.atomic(using=using):
-                target = collection if collection is not None else live_collection(model, using)
-                done(previous[0], write_prepared(target, previous[1]))
+                done(previous[0], write_prepared(target(), previous[1]))
