@@ -20,6 +20,7 @@ from bson.raw_bson import RawBSONDocument
 from django.apps import apps
 
 from .reads import _cards_from_instances
+from .timing import QueryCounter
 
 
 def _median(work: Callable[[], Any], repetitions: int) -> float:
@@ -108,7 +109,7 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
     query_seconds: list[float] = []
 
     def render() -> None:
-        sql = _SqlTimer()
+        sql = QueryCounter()
         with connection.execute_wrapper(sql):
             render_documents(shape, pks, connection.alias)
         query_seconds.append(sql.seconds)
@@ -139,20 +140,6 @@ def profile_backfill(app_label: str, *, batch: int, repetitions: int) -> dict[st
         scratch.drop()
     return {"scenario": f"one backfill batch: {len(pks):,} books mirrored into an empty collection",
             "documents": len(pks), "document_bytes": sum(len(e.raw) for e in encoded), **measured}
-
-
-class _SqlTimer:
-    """A ``connection.execute_wrapper()`` adding up the time spent in the database's execute."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - started
 
 
 def _whole_path(whole: Callable[[], Any], stages: dict[str, float], rest: str, repetitions: int) -> dict[str, Any]:

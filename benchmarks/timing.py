@@ -75,15 +75,20 @@ def paired_ratio(numerator: Samples, denominator: Samples) -> float:
 
 
 class QueryCounter:
-    """SQL statements executed, for ``connection.execute_wrapper()``; counted without keeping them.
+    """SQL statements executed and the seconds spent executing them, for ``connection.execute_wrapper()``.
 
-    ``CaptureQueriesContext`` keeps at most 9,000 and, once a run has filled the
-    log, reports 0 for every later context.
+    Counted without keeping them: ``CaptureQueriesContext`` keeps at most 9,000
+    and, once a run has filled the log, reports 0 for every later context.
     """
 
     def __init__(self) -> None:
         self.count = 0
+        self.seconds = 0.0
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         self.count += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
